@@ -1,0 +1,74 @@
+"""The Item record: one test case, with everything its task needs, as loaders produce it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+DENOISE = "denoise"
+DEREVERB = "dereverb"
+DECLIP = "declip"
+PLC = "plc"
+TSE = "tse"
+AEC = "aec"
+SEPARATION = "separation"
+TASKS = (DENOISE, DEREVERB, DECLIP, PLC, TSE, AEC, SEPARATION)
+
+FAREND_SINGLE_TALK = "farend_single_talk"
+NEAREND_SINGLE_TALK = "nearend_single_talk"
+DOUBLE_TALK = "double_talk"
+TALK_TYPES = (FAREND_SINGLE_TALK, NEAREND_SINGLE_TALK, DOUBLE_TALK)
+
+PACKET_SECONDS = 0.02
+"""Loss traces hold one 0/1 flag per 20 ms packet (PLC Challenge convention); 1 means lost."""
+
+
+def task_parts(task: str) -> frozenset[str]:
+    """A compound task such as ``denoise+dereverb`` is the set of its parts."""
+    parts = frozenset(p for p in task.split("+") if p)
+    unknown = parts - set(TASKS)
+    if not parts or unknown:
+        raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(TASKS)} (combine with '+')")
+    return parts
+
+
+def supports(system_tasks: frozenset[str], item_task: str) -> bool:
+    """A system handles an item when it supports every part of the item's task."""
+    return task_parts(item_task) <= system_tasks
+
+
+@dataclass(frozen=True)
+class Item:
+    """One test case. Paths point at audio files; loaders never decode audio up front.
+
+    ``sample_rate`` is the rate the data set declares; when set, reading a file at another rate is
+    an error naming the file.
+    """
+
+    id: str
+    task: str
+    subset: str
+    input: Path
+    reference: Path | None = None
+    enrollment: Path | None = None
+    far_end: Path | None = None
+    loss_trace: tuple[int, ...] | None = None
+    transcript: str | None = None
+    talk_type: str | None = None
+    sample_rate: int | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        task_parts(self.task)
+        if self.talk_type is not None and self.talk_type not in TALK_TYPES:
+            raise ValueError(f"item {self.id}: unknown talk type {self.talk_type!r}; known: {TALK_TYPES}")
+        if self.loss_trace is not None and any(flag not in (0, 1) for flag in self.loss_trace):
+            raise ValueError(f"item {self.id}: loss trace flags must be 0 or 1")
+
+    def has(self, need: str) -> bool:
+        """Whether the item carries an input a metric or system may require (by field name)."""
+        return getattr(self, need) is not None
+
+    def with_(self, **changes: Any) -> "Item":
+        return replace(self, **changes)

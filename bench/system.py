@@ -1,0 +1,134 @@
+"""The System interface: one ``enhance`` call per item, at the system's own sample rate.
+
+The harness does everything around the call (reading, resampling in and out, delay-free length
+checks, caching, failure isolation), so an adapter only turns one waveform into another. Like
+lm-evaluation-harness's model interface it is deliberately narrow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from bench.builtins import BUILTIN_SYSTEMS
+from bench.registry import Registry
+
+DEFAULT_VARIANT = "default"
+
+
+@dataclass(frozen=True)
+class EnhanceInput:
+    """What a system receives, every waveform already at the system's rate (mono float32).
+
+    ``reference`` is filled only for systems that declare ``uses_reference`` (the oracle), so a
+    real system can never peek at the answer.
+    """
+
+    audio: np.ndarray
+    sample_rate: int
+    task: str
+    item_id: str
+    source: Path
+    enrollment: np.ndarray | None = None
+    far_end: np.ndarray | None = None
+    loss_trace: tuple[int, ...] | None = None
+    reference: np.ndarray | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SystemCard:
+    """Typed metadata for one system variant, stored with every run.
+
+    ``identity`` (name, version, variant, config, checkpoint hash) is what the enhanced-audio cache
+    is keyed on; measured fields such as params and MACs are informative only.
+    """
+
+    name: str
+    variant: str
+    version: str
+    tasks: tuple[str, ...]
+    sample_rate: int | None
+    license: str = "unknown"
+    config: Mapping[str, Any] = field(default_factory=dict)
+    checkpoint_sha256: str | None = None
+    params: int | None = None
+    macs_per_second: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> str:
+        payload = {
+            "name": self.name,
+            "variant": self.variant,
+            "version": self.version,
+            "config": self.config,
+            "checkpoint_sha256": self.checkpoint_sha256,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class System(ABC):
+    """Base class for adapters. Subclasses set the class attributes and implement ``enhance``.
+
+    Instances are built once per worker with the user's config (``**config``) and may hold loaded
+    weights; ``load`` is called once before the first ``enhance`` so weight loading never happens
+    per item.
+    """
+
+    name: ClassVar[str] = ""
+    tasks: ClassVar[frozenset[str]] = frozenset()
+    sample_rate: ClassVar[int | None] = 16000
+    """Native rate; ``None`` means rate-agnostic (the item's own rate is passed through)."""
+    version: ClassVar[str] = "0"
+    license: ClassVar[str] = "unknown"
+    uses_reference: ClassVar[bool] = False
+    cache_outputs: ClassVar[bool] = True
+    """False for systems whose output is cheaper to recompute than to cache (folders of outputs)."""
+    may_be_silent: ClassVar[bool] = False
+    """Silent output is a failure unless the system declares it (the ``silence`` sanity row)."""
+
+    def __init__(self, **config: Any) -> None:
+        self.config: dict[str, Any] = dict(config)
+
+    def variants(self) -> list[str]:
+        """Every configuration this adapter yields as a table row."""
+        return [DEFAULT_VARIANT]
+
+    def load(self) -> None:
+        """Load weights. Called once per worker before the first item."""
+
+    def checkpoint_sha256(self) -> str | None:
+        return None
+
+    def card(self, variant: str = DEFAULT_VARIANT) -> SystemCard:
+        return SystemCard(
+            name=self.name,
+            variant=variant,
+            version=self.version,
+            tasks=tuple(sorted(self.tasks)),
+            sample_rate=self.sample_rate,
+            license=self.license,
+            config=self.config,
+            checkpoint_sha256=self.checkpoint_sha256(),
+        )
+
+    @abstractmethod
+    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+        """Return the enhanced waveform at ``inputs.sample_rate``, same length as ``inputs.audio``."""
+
+    def enhance_batch(self, batch: Sequence[EnhanceInput], variant: str = DEFAULT_VARIANT) -> list[np.ndarray]:
+        """Override where a model gains from batching; results must equal per-item ``enhance``."""
+        return [self.enhance(inputs, variant) for inputs in batch]
+
+
+SYSTEMS: Registry[System] = Registry("system", "sebench.systems", BUILTIN_SYSTEMS)
+register_system = SYSTEMS.register

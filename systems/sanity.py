@@ -1,0 +1,53 @@
+"""Sanity rows that every table carries: they bound what any real system can score."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.item import TASKS
+from bench.system import DEFAULT_VARIANT, EnhanceInput, System, register_system
+
+ALL_TASKS = frozenset(TASKS)
+
+
+@register_system("unprocessed")
+class Unprocessed(System):
+    """Passthrough: the degraded input scored as if it were an output (the 'Noisy' row)."""
+
+    tasks = ALL_TASKS
+    sample_rate = None
+    version = "1"
+    license = "Apache-2.0"
+
+    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+        return inputs.audio.copy()
+
+
+@register_system("oracle")
+class Oracle(System):
+    """Returns the clean reference: the ceiling of every intrusive metric."""
+
+    tasks = ALL_TASKS
+    sample_rate = None
+    version = "1"
+    license = "Apache-2.0"
+    uses_reference = True
+
+    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+        if inputs.reference is None:
+            raise ValueError(f"item {inputs.item_id} has no clean reference, so the oracle has nothing to return")
+        return inputs.reference.copy()
+
+
+@register_system("silence")
+class Silence(System):
+    """All zeros: the floor, and a check that metrics survive silent output."""
+
+    tasks = ALL_TASKS
+    may_be_silent = True
+    sample_rate = None
+    version = "1"
+    license = "Apache-2.0"
+
+    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+        return np.zeros_like(inputs.audio)
