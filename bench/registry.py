@@ -59,3 +59,27 @@ class Registry(Generic[T]):
         if getattr(cls, "name", None) != name:
             cls.name = name  # type: ignore[attr-defined]
         return self._classes[name]
+
+
+PLUGINS_ENV = "SEBENCH_PLUGINS"
+
+
+def load_plugins(modules: list[str] | None = None) -> None:
+    """Import user modules whose ``@register_*`` decorators add systems, test sets or metrics.
+
+    Modules come from ``--plugin`` and the comma-separated ``SEBENCH_PLUGINS`` variable; the CLI
+    exports the union to the environment so worker processes import the same plugins.
+    """
+    import os
+
+    names = [m for m in os.environ.get(PLUGINS_ENV, "").split(",") if m]
+    for module in modules or []:
+        if module not in names:
+            names.append(module)
+    if names:
+        os.environ[PLUGINS_ENV] = ",".join(names)
+    for module in names:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"cannot import plugin module {module!r}: {exc}") from exc

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 
 from bench.builtins import BUILTIN_SYSTEMS
+from bench.errors import ConfigError
 from bench.registry import Registry
 
 DEFAULT_VARIANT = "default"
@@ -102,6 +103,24 @@ class System(ABC):
     def variants(self) -> list[str]:
         """Every configuration this adapter yields as a table row."""
         return [DEFAULT_VARIANT]
+
+    def default_variant(self) -> str:
+        """The variant a bare name selects (``seflow`` means its full model, not all 48 points)."""
+        return self.variants()[0]
+
+    def resolve_variants(self, selector: str | None) -> list[str]:
+        """``None`` -> the default; ``all`` -> every variant; ``a,b`` -> those, checked."""
+        known = self.variants()
+        if selector is None:
+            return [self.default_variant()]
+        if selector == "all":
+            return known
+        chosen = [v.strip() for v in selector.split(",") if v.strip()]
+        unknown = [v for v in chosen if v not in known]
+        if unknown or not chosen:
+            shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
+            raise ConfigError(f"system {self.name!r} has no variant {', '.join(unknown) or selector!r}; variants: {shown}")
+        return chosen
 
     def load(self) -> None:
         """Load weights. Called once per worker before the first item."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.item import TASKS
+from bench.item import AEC, TASKS, task_parts
 from bench.system import DEFAULT_VARIANT, EnhanceInput, System, register_system
 
 ALL_TASKS = frozenset(TASKS)
@@ -34,6 +34,8 @@ class Oracle(System):
     uses_reference = True
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+        if inputs.reference is None and AEC in task_parts(inputs.task):
+            return np.zeros_like(inputs.audio)  # far-end single talk: the ideal canceller is silent
         if inputs.reference is None:
             raise ValueError(f"item {inputs.item_id} has no clean reference, so the oracle has nothing to return")
         return inputs.reference.copy()

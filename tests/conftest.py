@@ -22,3 +22,18 @@ def sebench_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "sebench-home"
     monkeypatch.setenv("SEBENCH_HOME", str(home))
     return home
+
+
+PLUGINS_DIR = Path(__file__).parent / "plugins"
+
+
+@pytest.fixture
+def toy_plugin(monkeypatch: pytest.MonkeyPatch):
+    """The test plugin, importable in this process and in subprocesses."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(PLUGINS_DIR))
+    monkeypatch.setenv("PYTHONPATH", str(PLUGINS_DIR) + ":" + __import__("os").environ.get("PYTHONPATH", ""))
+    import sebench_toy_plugin
+
+    return sebench_toy_plugin

@@ -1,0 +1,194 @@
+"""The ``sebench`` command line: run, list, prepare, report, check."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from bench.config import DEFAULT_METRICS, DEFAULT_SYSTEMS, DEFAULT_TESTSETS, RunConfig, load_yaml_config
+from bench.errors import SebenchError
+from bench.registry import load_plugins
+from bench.spec import parse_spec
+
+RUN_EXAMPLES = """examples:
+  sebench run                                    # sanity systems on the embedded synthetic suite
+  sebench run --system unprocessed --system seflow@f-1-1,f-12-4 --metric dnsmos --metric pesq
+  sebench run --testset dns:root=/data/DNS/test_set/synthetic,subset=no_reverb --system deepfilternet3
+  sebench run --config examples/seflow_demo.yaml --executor local --workers 2
+  sebench run --name smoke --limit 3 --timeout 60   # quick look: 3 items per test set
+
+spec strings: NAME[@VARIANT[,VARIANT...]|@all][:key=value,...]; the key 'label' names the table row.
+A re-run of the same --name and config resumes it; --overwrite starts it afresh."""
+
+LIST_EXAMPLES = """examples:
+  sebench list              # systems, test sets and metrics
+  sebench list systems      # with variants, tasks and native sample rate"""
+
+PREPARE_EXAMPLES = """examples:
+  sebench prepare synthetic                      # build the embedded suite (cached) and verify it
+  sebench prepare synthetic:n_per_subset=50,seed=1
+  sebench prepare dns:root=/data/DNS/test_set/synthetic,subset=with_reverb"""
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _add_run_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="enhance and score: systems x test sets x metrics", epilog=RUN_EXAMPLES,
+                       formatter_class=_Formatter)
+    p.add_argument("--config", type=Path, help="YAML run config (flags below override it)")
+    p.add_argument("--testset", action="append", default=None, metavar="SPEC",
+                   help=f"test set spec, repeatable (default: {' '.join(DEFAULT_TESTSETS)})")
+    p.add_argument("--system", action="append", default=None, metavar="SPEC",
+                   help=f"system spec, repeatable (default: {' '.join(DEFAULT_SYSTEMS)})")
+    p.add_argument("--metric", action="append", default=None, metavar="SPEC",
+                   help=f"metric spec, repeatable (default: {' '.join(DEFAULT_METRICS)})")
+    p.add_argument("--name", help="run name: results go to RUNS_DIR/NAME (default: 'default' or the config's)")
+    p.add_argument("--runs-dir", type=Path, help="folder holding run folders (default: ./runs)")
+    p.add_argument("--cache-dir", type=Path, help="content-addressed cache (default: $SEBENCH_HOME/cache)")
+    p.add_argument("--seed", type=int, help="run seed (default 0)")
+    p.add_argument("--limit", type=int, help="at most N items per test set")
+    p.add_argument("--timeout", type=float, help="seconds a system may spend on one item")
+    p.add_argument("--executor", help="serial, local (process pool) or ray (default serial)")
+    p.add_argument("--workers", type=int, help="parallel workers (default: one per core)")
+    p.add_argument("--overwrite", action="store_true", help="discard a stored run of this name first")
+    p.add_argument("--no-cache", action="store_true", help="recompute even what the cache holds")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any item failed")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    kwargs = load_yaml_config(args.config) if args.config else {}
+    for flag, key in (("testset", "testsets"), ("system", "systems"), ("metric", "metrics")):
+        values = getattr(args, flag)
+        if values:
+            kwargs[key] = [parse_spec(v) for v in values]
+    for key in ("name", "runs_dir", "cache_dir", "seed", "limit", "timeout", "executor", "workers"):
+        value = getattr(args, key)
+        if value is not None:
+            kwargs[key] = value
+    return RunConfig(**kwargs, overwrite=args.overwrite, use_cache=not args.no_cache)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.runner import execute
+    from reports.tables import summary_markdown
+
+    config = config_from_args(args)
+    summary = execute(config, progress=not args.no_progress)
+    print(summary_markdown(config.store_path, summary.run_id))
+    print()
+    print(summary.describe())
+    for line in summary.failures[:20]:
+        print(f"  failure: {line}", file=sys.stderr)
+    if len(summary.failures) > 20:
+        print(f"  ... and {len(summary.failures) - 20} more (see {config.store_path})", file=sys.stderr)
+    print(f"results: {config.store_path}")
+    return 1 if args.strict and summary.failed else 0
+
+
+def _describe(kind: str, name: str) -> str:
+    from bench.metric import METRICS
+    from bench.system import SYSTEMS
+    from bench.testset import TESTSETS
+
+    try:
+        if kind == "systems":
+            system = SYSTEMS.get(name)()
+            variants = system.variants()
+            shown = ", ".join(variants[:6]) + (f" ... ({len(variants)} variants)" if len(variants) > 6 else "")
+            rate = f"{system.sample_rate} Hz" if system.sample_rate else "any rate"
+            return f"{name:16s} tasks: {', '.join(sorted(system.tasks))}; {rate}; variants: {shown}"
+        if kind == "testsets":
+            cls = TESTSETS.get(name)
+            doc = (cls.__doc__ or "").strip().splitlines()
+            return f"{name:16s} {doc[0] if doc else ''}"
+        metric = METRICS.get(name)
+        columns = ", ".join(f"{c.name} ({'higher' if c.higher_is_better else 'lower'} is better)"
+                            for c in metric.columns if not c.hidden)
+        needs = ", ".join(sorted(metric.needs)) or "nothing"
+        return f"{name:16s} {columns}; needs {needs}"
+    except Exception as exc:  # an optional dependency missing: list it as unavailable, never crash
+        return f"{name:16s} (unavailable: {exc})"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from bench.metric import METRICS
+    from bench.system import SYSTEMS
+    from bench.testset import TESTSETS
+
+    registries = {"systems": SYSTEMS, "testsets": TESTSETS, "metrics": METRICS}
+    kinds = [args.kind] if args.kind else list(registries)
+    for kind in kinds:
+        print(f"{kind}:")
+        for name in registries[kind].names():
+            print(f"  {_describe(kind, name)}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from bench.testset import TESTSETS
+
+    status = 0
+    for text in args.testsets:
+        spec = parse_spec(text)
+        testset = TESTSETS.get(spec.name)(**spec.config)
+        problems = testset.prepare()
+        counts = Counter((item.subset, item.task) for item in testset.items())
+        print(f"{spec.label or spec.name}: {sum(counts.values())} items")
+        for (subset, task), n in sorted(counts.items()):
+            print(f"  {subset:20s} {task:20s} {n}")
+        for problem in problems:
+            print(f"  problem: {problem}", file=sys.stderr)
+        status |= bool(problems)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sebench", formatter_class=_Formatter,
+        description="Benchmark speech enhancement systems on standard test sets with the field's metrics.",
+        epilog="run 'sebench COMMAND --help' for each command's options and examples",
+    )
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first, so its @register_* classes can be named (also: $SEBENCH_PLUGINS)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_run_parser(sub)
+    p = sub.add_parser("list", help="systems (variants, tasks), test sets, metrics", epilog=LIST_EXAMPLES,
+                       formatter_class=_Formatter)
+    p.add_argument("kind", nargs="?", choices=["systems", "testsets", "metrics"])
+    p = sub.add_parser("prepare", help="build or verify test sets", epilog=PREPARE_EXAMPLES, formatter_class=_Formatter)
+    p.add_argument("testsets", nargs="+", metavar="SPEC")
+
+    from reports.cli import add_check_arguments, add_report_arguments
+
+    add_report_arguments(sub.add_parser("report", help="render a stored run: tables, plots, listening page",
+                                        formatter_class=_Formatter))
+    add_check_arguments(sub.add_parser("check", help="compare a run to a baseline; exit 1 on regression",
+                                       formatter_class=_Formatter))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"run": cmd_run, "list": cmd_list, "prepare": cmd_prepare}
+    try:
+        load_plugins(args.plugin)
+        if args.command in handlers:
+            return handlers[args.command](args)
+        from reports.cli import run_check, run_report
+
+        return run_report(args) if args.command == "report" else run_check(args)
+    except SebenchError as exc:
+        print(f"sebench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Run configuration: from CLI flags or a YAML file, with the rules for resuming.
+
+Two runs with the same name and the same *content* config (test sets, systems, metrics, seed,
+item limit) are the same run: the second resumes the first. Where and how it executes (executor,
+workers, cache folder) is not part of that identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.cache import digest
+from bench.errors import ConfigError
+from bench.paths import sebench_home
+from bench.spec import Spec, parse_spec, spec_from_entry
+
+DEFAULT_METRICS = ("dnsmos", "pesq", "stoi", "sisdr", "wer", "spksim", "plcmos", "aecmos", "erle")
+DEFAULT_SYSTEMS = ("unprocessed", "oracle", "silence")
+DEFAULT_TESTSETS = ("synthetic",)
+
+
+@dataclass
+class RunConfig:
+    name: str = "default"
+    testsets: list[Spec] = field(default_factory=lambda: [parse_spec(s) for s in DEFAULT_TESTSETS])
+    systems: list[Spec] = field(default_factory=lambda: [parse_spec(s) for s in DEFAULT_SYSTEMS])
+    metrics: list[Spec] = field(default_factory=lambda: [parse_spec(s) for s in DEFAULT_METRICS])
+    seed: int = 0
+    limit: int | None = None
+    """At most this many items per test set (quick looks); part of the run's identity."""
+    timeout: float | None = None
+    """Seconds a system may spend on one item before it is recorded as timed out."""
+    runs_dir: Path = Path("runs")
+    cache_dir: Path | None = None
+    executor: str = "serial"
+    workers: int | None = None
+    overwrite: bool = False
+    use_cache: bool = True
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runs_dir / self.name
+
+    @property
+    def store_path(self) -> Path:
+        return self.run_dir / "results.sqlite"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or sebench_home() / "cache"
+
+    def content(self) -> dict[str, Any]:
+        """The part that defines the results (what is hashed for resume)."""
+        return {
+            "testsets": [s.to_dict() for s in self.testsets],
+            "systems": [s.to_dict() for s in self.systems],
+            "metrics": [s.to_dict() for s in self.metrics],
+            "seed": self.seed,
+            "limit": self.limit,
+            "timeout": self.timeout,
+        }
+
+    def content_hash(self) -> str:
+        return digest(self.content())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.content(), "executor": self.executor, "workers": self.workers}
+
+
+def _entries(data: dict[str, Any], key: str) -> list[Spec] | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"'{key}' must be a non-empty list")
+    return [spec_from_entry(entry) for entry in value]
+
+
+def load_yaml_config(path: Path) -> dict[str, Any]:
+    """Read a YAML run config into RunConfig keyword arguments."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping")
+    known = {"name", "testsets", "systems", "metrics", "seed", "limit", "timeout", "executor", "workers", "runs_dir", "cache_dir"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"config {path}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    kwargs: dict[str, Any] = {}
+    for key in ("testsets", "systems", "metrics"):
+        specs = _entries(data, key)
+        if specs is not None:
+            kwargs[key] = specs
+    for key in ("name", "seed", "limit", "timeout", "executor", "workers"):
+        if key in data:
+            kwargs[key] = data[key]
+    for key in ("runs_dir", "cache_dir"):
+        if key in data:
+            kwargs[key] = Path(data[key])
+    return kwargs

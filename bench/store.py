@@ -1,0 +1,198 @@
+"""SQLite results store: one file per run folder, one row per (run, system, item, column).
+
+Every write is its own transaction, so a run killed at any instant leaves a consistent database
+holding exactly the items that finished; a re-run fills in the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import pandas as pd
+
+from bench.item import Item
+from bench.metric import Column, Metric
+from bench.system import SystemCard
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL,
+    config TEXT NOT NULL, config_hash TEXT NOT NULL, provenance TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS systems (
+    run_id TEXT NOT NULL, label TEXT NOT NULL, card TEXT NOT NULL,
+    PRIMARY KEY (run_id, label)
+);
+CREATE TABLE IF NOT EXISTS columns (
+    run_id TEXT NOT NULL, metric TEXT NOT NULL, metric_version TEXT NOT NULL, column_name TEXT NOT NULL,
+    higher_is_better INTEGER NOT NULL, lower REAL, upper REAL, unit TEXT NOT NULL,
+    ratio_num TEXT, ratio_den TEXT, hidden INTEGER NOT NULL,
+    PRIMARY KEY (run_id, column_name)
+);
+CREATE TABLE IF NOT EXISTS outputs (
+    run_id TEXT NOT NULL, system TEXT NOT NULL, testset TEXT NOT NULL, subset TEXT NOT NULL,
+    item_id TEXT NOT NULL, task TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
+    output_path TEXT, input_path TEXT, reference_path TEXT, enrollment_path TEXT, far_end_path TEXT,
+    seconds REAL, PRIMARY KEY (run_id, system, testset, item_id)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id TEXT NOT NULL, system TEXT NOT NULL, testset TEXT NOT NULL, subset TEXT NOT NULL,
+    item_id TEXT NOT NULL, task TEXT NOT NULL, column_name TEXT NOT NULL, value REAL,
+    PRIMARY KEY (run_id, system, testset, item_id, column_name)
+);
+"""
+
+OUTPUT_STATUSES = ("ok", "failed", "unsupported")
+
+
+def _path_or_none(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+class ResultStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=60)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def start_run(self, name: str, config: Mapping[str, Any], provenance: Mapping[str, Any], *, config_hash: str = "") -> str:
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, name, time.time(), json.dumps(config, sort_keys=True, default=str), config_hash,
+                 json.dumps(provenance, sort_keys=True, default=str)),
+            )
+        return run_id
+
+    def update_provenance(self, run_id: str, provenance: Mapping[str, Any]) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE runs SET provenance = ? WHERE run_id = ?",
+                       (json.dumps(provenance, sort_keys=True, default=str), run_id))
+
+    def find_run(self, name: str, config_hash: str) -> str | None:
+        """The newest run of this name with an identical config: the one a re-run resumes."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT run_id FROM runs WHERE name = ? AND config_hash = ? ORDER BY created_at DESC LIMIT 1",
+                (name, config_hash),
+            ).fetchone()
+        return row[0] if row else None
+
+    def delete_run(self, run_id: str) -> None:
+        with self._connect() as db:
+            for table in ("runs", "systems", "columns", "outputs", "scores"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+
+    def record_system(self, run_id: str, label: str, card: SystemCard) -> None:
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO systems VALUES (?, ?, ?)",
+                       (run_id, label, json.dumps(card.to_dict(), sort_keys=True, default=str)))
+
+    def record_columns(self, run_id: str, metric: Metric) -> None:
+        with self._connect() as db:
+            for col in metric.columns:
+                num, den = col.ratio_of if col.ratio_of else (None, None)
+                db.execute(
+                    "INSERT OR REPLACE INTO columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, metric.name, metric.version, col.name, int(col.higher_is_better), col.lower,
+                     col.upper, col.unit, num, den, int(col.hidden)),
+                )
+
+    def record_output(self, run_id: str, label: str, testset: str, item: Item, status: str,
+                      reason: str | None = None, output_path: str | None = None, seconds: float | None = None) -> None:
+        if status not in OUTPUT_STATUSES:
+            raise ValueError(f"status must be one of {OUTPUT_STATUSES}, not {status!r}")
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, label, testset, item.subset, item.id, item.task, status, reason, output_path,
+                 str(item.input), _path_or_none(item.reference), _path_or_none(item.enrollment),
+                 _path_or_none(item.far_end), seconds),
+            )
+
+    def record_scores(self, run_id: str, label: str, testset: str, item: Item, scores: Mapping[str, float]) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM scores WHERE run_id = ? AND system = ? AND testset = ? AND item_id = ?",
+                       (run_id, label, testset, item.id))
+            db.executemany(
+                "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, label, testset, item.subset, item.id, item.task, col, float(value))
+                 for col, value in scores.items()],
+            )
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _frame(self, query: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
+        with self._connect() as db:
+            return pd.read_sql_query(query, db, params=params)
+
+    def runs(self) -> pd.DataFrame:
+        return self._frame("SELECT run_id, name, created_at, config, provenance FROM runs ORDER BY created_at")
+
+    def latest_run_id(self) -> str:
+        runs = self.runs()
+        if runs.empty:
+            raise LookupError(f"{self.path} holds no runs")
+        return str(runs.iloc[-1]["run_id"])
+
+    def provenance(self, run_id: str) -> dict[str, Any]:
+        frame = self._frame("SELECT provenance FROM runs WHERE run_id = ?", (run_id,))
+        return json.loads(frame.iloc[0]["provenance"]) if not frame.empty else {}
+
+    def systems(self, run_id: str) -> dict[str, dict[str, Any]]:
+        frame = self._frame("SELECT label, card FROM systems WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return {row.label: json.loads(row.card) for row in frame.itertuples()}
+
+    def scores_frame(self, run_id: str) -> pd.DataFrame:
+        return self._frame(
+            "SELECT system, testset, subset, item_id, task, column_name AS \"column\", value FROM scores "
+            "WHERE run_id = ? ORDER BY rowid",
+            (run_id,),
+        )
+
+    def outputs_frame(self, run_id: str) -> pd.DataFrame:
+        return self._frame(
+            "SELECT system, testset, subset, item_id, task, status, reason, output_path, input_path, reference_path, "
+            "enrollment_path, far_end_path, seconds FROM outputs WHERE run_id = ? ORDER BY rowid",
+            (run_id,),
+        )
+
+    def column_specs(self, run_id: str) -> dict[str, Column]:
+        frame = self._frame("SELECT * FROM columns WHERE run_id = ? ORDER BY rowid", (run_id,))
+        specs = {}
+        for row in frame.itertuples():
+            ratio = (row.ratio_num, row.ratio_den) if row.ratio_num else None
+            specs[row.column_name] = Column(
+                name=row.column_name, higher_is_better=bool(row.higher_is_better),
+                lower=None if pd.isna(row.lower) else row.lower, upper=None if pd.isna(row.upper) else row.upper,
+                unit=row.unit, ratio_of=ratio, hidden=bool(row.hidden),
+            )
+        return specs
+
+    def metric_versions(self, run_id: str) -> dict[str, str]:
+        frame = self._frame("SELECT DISTINCT metric, metric_version FROM columns WHERE run_id = ?", (run_id,))
+        return dict(zip(frame["metric"], frame["metric_version"]))
