@@ -17,7 +17,7 @@ RUN_EXAMPLES = """examples:
   sebench run --system unprocessed --system seflow@f-1-1,f-12-4 --metric dnsmos --metric pesq
   sebench run --testset dns:root=/data/DNS/test_set/synthetic,subset=no_reverb --system deepfilternet3
   sebench run --config examples/seflow_demo.yaml --executor local --workers 2
-  sebench run --name smoke --limit 3 --timeout 60   # quick look: 3 items per test set
+  sebench run --name smoke --limit 3 --timeout 60   # quick look: 3 items per subset
 
 spec strings: NAME[@VARIANT[,VARIANT...]|@all][:key=value,...]; the key 'label' names the table row.
 A re-run of the same --name and config resumes it; --overwrite starts it afresh."""
@@ -50,10 +50,12 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs-dir", type=Path, help="folder holding run folders (default: ./runs)")
     p.add_argument("--cache-dir", type=Path, help="content-addressed cache (default: $SEBENCH_HOME/cache)")
     p.add_argument("--seed", type=int, help="run seed (default 0)")
-    p.add_argument("--limit", type=int, help="at most N items per test set")
+    p.add_argument("--limit", type=int, help="at most N items per subset of each test set")
     p.add_argument("--timeout", type=float, help="seconds a system may spend on one item")
     p.add_argument("--executor", help="serial, local (process pool) or ray (default serial)")
     p.add_argument("--workers", type=int, help="parallel workers (default: one per core)")
+    p.add_argument("--ray-address", help="Ray cluster for --executor ray (default: $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--ray-gpus", type=float, help="GPUs each Ray worker reserves (default 0; 0.5 shares a GPU)")
     p.add_argument("--overwrite", action="store_true", help="discard a stored run of this name first")
     p.add_argument("--no-cache", action="store_true", help="recompute even what the cache holds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -66,7 +68,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         values = getattr(args, flag)
         if values:
             kwargs[key] = [parse_spec(v) for v in values]
-    for key in ("name", "runs_dir", "cache_dir", "seed", "limit", "timeout", "executor", "workers"):
+    for key in ("name", "runs_dir", "cache_dir", "seed", "limit", "timeout", "executor", "workers", "ray_address", "ray_gpus"):
         value = getattr(args, key)
         if value is not None:
             kwargs[key] = value

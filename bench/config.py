@@ -31,13 +31,17 @@ class RunConfig:
     metrics: list[Spec] = field(default_factory=lambda: [parse_spec(s) for s in DEFAULT_METRICS])
     seed: int = 0
     limit: int | None = None
-    """At most this many items per test set (quick looks); part of the run's identity."""
+    """At most this many items per subset of each test set (quick looks); part of the run's identity."""
     timeout: float | None = None
     """Seconds a system may spend on one item before it is recorded as timed out."""
     runs_dir: Path = Path("runs")
     cache_dir: Path | None = None
     executor: str = "serial"
     workers: int | None = None
+    ray_address: str | None = None
+    """Ray cluster to join (``ray://host:10001``, ``auto``); unset: $RAY_ADDRESS, else a local Ray."""
+    ray_gpus: float = 0.0
+    """GPUs each Ray worker actor reserves (a fraction shares one GPU between actors)."""
     overwrite: bool = False
     use_cache: bool = True
 
@@ -88,7 +92,8 @@ def load_yaml_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must be a mapping")
-    known = {"name", "testsets", "systems", "metrics", "seed", "limit", "timeout", "executor", "workers", "runs_dir", "cache_dir"}
+    known = {"name", "testsets", "systems", "metrics", "seed", "limit", "timeout", "executor", "workers", "runs_dir", "cache_dir",
+             "ray_address", "ray_gpus"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"config {path}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
@@ -97,7 +102,7 @@ def load_yaml_config(path: Path) -> dict[str, Any]:
         specs = _entries(data, key)
         if specs is not None:
             kwargs[key] = specs
-    for key in ("name", "seed", "limit", "timeout", "executor", "workers"):
+    for key in ("name", "seed", "limit", "timeout", "executor", "workers", "ray_address", "ray_gpus"):
         if key in data:
             kwargs[key] = data[key]
     for key in ("runs_dir", "cache_dir"):

@@ -76,7 +76,13 @@ def load_items(config: RunConfig) -> list[tuple[str, list[Item]]]:
         testset = TESTSETS.get(spec.name)(**spec.config)
         items = list(testset.items())
         if config.limit is not None:
-            items = items[: config.limit]
+            per_subset: dict[str, int] = {}
+            kept = []
+            for item in items:
+                per_subset[item.subset] = per_subset.get(item.subset, 0) + 1
+                if per_subset[item.subset] <= config.limit:
+                    kept.append(item)
+            items = kept
         ids = [item.id for item in items]
         if len(set(ids)) != len(ids):
             raise ConfigError(f"test set {label!r} yields duplicate item ids")
