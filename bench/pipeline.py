@@ -88,7 +88,7 @@ def build_input(system: System, item: Item) -> tuple[EnhanceInput, int, int]:
     if system.uses_reference and item.reference is not None:
         reference = fit_length(side(item.reference), len(native))
     inputs = EnhanceInput(
-        audio=native, sample_rate=rate, task=item.task, item_id=item.id, source=item.input,
+        audio=native, sample_rate=rate, task=item.task, item_id=item.id, source=item.input, subset=item.subset,
         enrollment=side(item.enrollment), far_end=side(item.far_end), loss_trace=item.loss_trace,
         reference=reference, meta=dict(item.meta),
     )

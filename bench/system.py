@@ -36,6 +36,7 @@ class EnhanceInput:
     task: str
     item_id: str
     source: Path
+    subset: str = ""
     enrollment: np.ndarray | None = None
     far_end: np.ndarray | None = None
     loss_trace: tuple[int, ...] | None = None
