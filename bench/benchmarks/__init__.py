@@ -1,0 +1,1 @@
+"""Micro-benchmarks of the harness's own costs (``python -m bench.benchmarks.<name>``)."""

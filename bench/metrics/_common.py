@@ -1,0 +1,80 @@
+"""Small helpers every metric module shares: model-file hashing, config parsing, silence checks.
+
+Model files are hashed once per process (keyed by path, size and mtime) because ``version`` is
+asked for on every cache lookup and the Whisper model alone is 75 MB.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.audio import align, file_sha256
+from bench.errors import ConfigError, MissingDependencyError
+from bench.metric import ScoringContext
+
+
+@lru_cache(maxsize=None)
+def _sha256_keyed(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
+
+
+def model_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 of a model file, memoised per process while the file is unchanged."""
+    stat = os.stat(path)
+    return _sha256_keyed(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def package_dir(package: str, extra: str) -> Path:
+    """Directory of an installed package without importing it (imports can cost seconds)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError(package, extra)
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def as_bool(value: Any, key: str) -> bool:
+    """Config values arrive as strings from CLI spec strings (``dnsmos:personalized=true``)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"config key {key!r} must be true or false, got {value!r}")
+
+
+def is_silent(audio: np.ndarray) -> bool:
+    """Digital silence: every sample exactly zero (what a muted or failed system writes)."""
+    return not np.any(audio)
+
+
+def reference_pair(ctx: ScoringContext, sample_rate: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(reference, output) at ``sample_rate`` (the output's rate if None), truncated to the shorter.
+
+    Returns None when the reference is digital silence: an intrusive score against nothing is
+    undefined (PESQ raises, SI-SDR divides by zero), so the column is absent for that item rather
+    than a made-up number.
+    """
+    rate = sample_rate or ctx.output_rate
+    reference, output = align(ctx.reference(rate), ctx.output(rate))
+    if is_silent(reference):
+        return None
+    return reference, output
+
+
+def onnx_session(path: str | os.PathLike[str]) -> Any:
+    """One single-threaded ONNX Runtime session: the runner parallelises across workers, and
+    per-session thread pools on top of that only oversubscribe the cores."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])

@@ -1,0 +1,90 @@
+"""AECMOS (Purin et al., ICASSP 2022): echo MOS and other-degradation MOS from ``speechmos``'s models.
+
+Inputs are the far-end loopback (``item.far_end``), the microphone signal (``item.input``) and
+the output, truncated to the shortest and to the model's 20 s limit. With a talk type the
+scenario-aware model is used (marker frames appended as the AEC Challenge does: ``st`` far-end
+single talk, ``nst`` near-end single talk, ``dt`` double talk); without one the scenario-less
+model. ``aecmos:rate=48000`` selects the 48 kHz model (talk type required). Log-mel features come
+from :mod:`bench.metrics._melspec` (librosa-equal, without its numba warm-up).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bench.audio import align
+from bench.errors import ConfigError
+from bench.item import AEC, DOUBLE_TALK, FAREND_SINGLE_TALK, NEAREND_SINGLE_TALK
+from bench.metric import Column, Metric, ScoringContext, register_metric
+from bench.metrics._common import model_sha256, onnx_session, package_dir
+from bench.metrics._melspec import mos_features
+
+MAX_SECONDS = 20
+_MARKER_FRAMES = 20
+_SCENARIO = {FAREND_SINGLE_TALK: "st", NEAREND_SINGLE_TALK: "nst", DOUBLE_TALK: "dt"}
+# (rate, scenario-aware) -> (ONNX file, DFT size, GRU hidden shape), as speechmos defines them.
+_MODELS = {
+    (16000, True): ("Run_1663915512_Stage_0.onnx", 512, (4, 1, 64)),
+    (16000, False): ("Run_1663829550_Stage_0.onnx", 512, (4, 1, 64)),
+    (48000, True): ("Run_1668423760_Stage_0.onnx", 1536, (4, 1, 96)),
+}
+
+
+@register_metric("aecmos")
+class AECMOS(Metric):
+    columns = (
+        Column("AECMOS_echo", higher_is_better=True, lower=1.0, upper=5.0),
+        Column("AECMOS_other", higher_is_better=True, lower=1.0, upper=5.0),
+    )
+    needs = frozenset({"far_end"})
+    tasks = frozenset({AEC})
+
+    def __init__(self, **config: Any) -> None:
+        config.setdefault("rate", 16000)
+        super().__init__(**config)
+        self.rate = int(self.config["rate"])
+        if self.rate not in (16000, 48000):
+            raise ConfigError(f"aecmos: rate must be 16000 or 48000, got {self.rate}")
+        self._sessions: dict[bool, Any] = {}
+
+    def _variants(self) -> list[bool]:
+        return [True] if self.rate == 48000 else [True, False]
+
+    def _path(self, scenario: bool) -> Any:
+        return package_dir("speechmos", "all") / "aecmos_models" / _MODELS[(self.rate, scenario)][0]
+
+    def model_files(self) -> dict[str, str]:
+        return {f"speechmos/aecmos_models/{self._path(s).name}": model_sha256(self._path(s)) for s in self._variants()}
+
+    def load(self) -> None:
+        for scenario in self._variants():
+            if scenario not in self._sessions:
+                self._sessions[scenario] = onnx_session(self._path(scenario))
+
+    def predict(self, far_end: np.ndarray, mic: np.ndarray, output: np.ndarray, talk_type: str | None) -> tuple[float, float]:
+        """(echo MOS, other-degradation MOS) for signals at ``self.rate``."""
+        scenario = talk_type is not None
+        if not scenario and self.rate == 48000:
+            raise ConfigError("aecmos: the 48 kHz model needs the item's talk type")
+        self.load()
+        _, dft, hidden = _MODELS[(self.rate, scenario)]
+        signals = [s[: MAX_SECONDS * self.rate] for s in align(far_end, mic, output)]
+        feats = [mos_features(s, self.rate, n_fft=dft + 1, hop=dft // 2, n_mels=160) for s in signals]
+        if scenario:
+            code = _SCENARIO[talk_type]
+            near_single, far_single = float(code == "nst"), float(code == "st")
+            fills = (1.0 - near_single, 1.0 - far_single, 1.0)  # lpb, mic, enh markers
+            feats = [
+                np.concatenate([f, np.full((_MARKER_FRAMES, f.shape[1]), fill), np.zeros((_MARKER_FRAMES, f.shape[1]))])
+                for f, fill in zip(feats, fills)
+            ]
+        stacked = np.stack(feats).astype(np.float32)[np.newaxis]
+        session = self._sessions[scenario]
+        result = session.run([], {session.get_inputs()[0].name: stacked, "h0": np.zeros(hidden, dtype=np.float32)})[0]
+        return float(result[0]), float(result[1])
+
+    def score(self, ctx: ScoringContext) -> dict[str, float]:
+        echo, other = self.predict(ctx.far_end(self.rate), ctx.input(self.rate), ctx.output(self.rate), ctx.item.talk_type)
+        return {"AECMOS_echo": echo, "AECMOS_other": other}

@@ -1,0 +1,107 @@
+"""DNSMOS P.835 (SIG, BAK, OVRL) and P.808, non-intrusive, from the ONNX models in ``speechmos``.
+
+Windowing follows the DNS Challenge ``dnsmos_local.py`` script as ``speechmos`` ships it: the
+16 kHz clip is doubled until it is at least 9.01 s long, scored on 9.01 s windows every 1 s, and the
+per-window scores (after the P.835 polynomial calibration) are averaged. The P.808 model's log-mel
+input comes from :mod:`bench.metrics._melspec` instead of librosa, which avoids a per-process numba
+warm-up; tests/test_metrics_dnsmos.py checks parity with ``speechmos.dnsmos.run`` to 1e-3.
+
+Personalized DNSMOS (``dnsmos:personalized=true``, the DNS Challenge 5 model that penalises
+interfering talkers) swaps the P.835 model and calibration and names its columns ``pDNSMOS_*``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bench.metric import Column, Metric, ScoringContext, register_metric
+from bench.metrics._common import as_bool, model_sha256, onnx_session, package_dir
+from bench.metrics._melspec import mos_features
+
+SAMPLE_RATE = 16000
+WINDOW_SECONDS = 9.01
+
+# P.835 calibration polynomials (highest power first) from the DNS Challenge script.
+_POLY = {
+    False: {
+        "SIG": np.poly1d([-0.08397278, 1.22083953, 0.0052439]),
+        "BAK": np.poly1d([-0.13166888, 1.60915514, -0.39604546]),
+        "OVRL": np.poly1d([-0.06766283, 1.11546468, 0.04602535]),
+    },
+    True: {
+        "SIG": np.poly1d([-0.01019296, 0.02751166, 1.19576786, -0.24348726]),
+        "BAK": np.poly1d([-0.04976499, 0.44276479, -0.1644611, 0.96883132]),
+        "OVRL": np.poly1d([-0.00533021, 0.005101, 1.18058466, -0.11236046]),
+    },
+}
+
+
+def _columns(prefix: str) -> tuple[Column, ...]:
+    return tuple(
+        Column(f"{prefix}_{part}", higher_is_better=True, lower=1.0, upper=5.0)
+        for part in ("SIG", "BAK", "OVRL", "P808")
+    )
+
+
+def dnsmos_windows(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[np.ndarray]:
+    """The 9.01 s analysis windows of the DNS Challenge script (short clips doubled to fill)."""
+    window = int(WINDOW_SECONDS * sample_rate)
+    while len(audio) < window:
+        audio = np.concatenate([audio, audio])
+    hops = int(np.floor(len(audio) / sample_rate) - WINDOW_SECONDS) + 1
+    segments = [audio[int(i * sample_rate): int((i + WINDOW_SECONDS) * sample_rate)] for i in range(hops)]
+    return [s for s in segments if len(s) >= window]
+
+
+@register_metric("dnsmos")
+class DNSMOS(Metric):
+    columns = _columns("DNSMOS")
+    implementation_version = "1"
+
+    def __init__(self, **config: Any) -> None:
+        config.setdefault("personalized", False)
+        super().__init__(**config)
+        self.personalized = as_bool(self.config["personalized"], "personalized")
+        self.config["personalized"] = self.personalized
+        if self.personalized:
+            self.columns = _columns("pDNSMOS")
+        self._sessions: tuple[Any, Any] | None = None
+
+    def _model_paths(self) -> dict[str, Any]:
+        root = package_dir("speechmos", "all")
+        primary = root / ("pdnsmos_models" if self.personalized else "dnsmos_models") / "sig_bak_ovr.onnx"
+        return {"p835": primary, "p808": root / "dnsmos_models" / "model_v8.onnx"}
+
+    def model_files(self) -> dict[str, str]:
+        return {f"speechmos/{path.parent.name}/{path.name}": model_sha256(path) for path in self._model_paths().values()}
+
+    def load(self) -> None:
+        if self._sessions is None:
+            paths = self._model_paths()
+            self._sessions = (onnx_session(paths["p835"]), onnx_session(paths["p808"]))
+
+    def predict(self, audio: np.ndarray) -> dict[str, float]:
+        """Scores of a 16 kHz clip, keyed SIG/BAK/OVRL/P808.
+
+        Samples are clipped to [-1, 1] first, as writing the clip to a 16-bit file for the
+        challenge script would (speechmos rejects out-of-range arrays outright).
+        """
+        self.load()
+        assert self._sessions is not None
+        p835, p808 = self._sessions
+        poly = _POLY[self.personalized]
+        audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+        scores: dict[str, list[float]] = {"SIG": [], "BAK": [], "OVRL": [], "P808": []}
+        for segment in dnsmos_windows(audio):
+            raw = p835.run(None, {"input_1": segment[np.newaxis, :].astype(np.float32)})[0][0]
+            for key, value in zip(("SIG", "BAK", "OVRL"), raw):
+                scores[key].append(float(poly[key](value)))
+            mel = mos_features(segment[:-160], SAMPLE_RATE, n_fft=321, hop=160, n_mels=120)
+            scores["P808"].append(float(p808.run(None, {"input_1": mel[np.newaxis]})[0][0][0]))
+        return {key: float(np.mean(values)) for key, values in scores.items()}
+
+    def score(self, ctx: ScoringContext) -> dict[str, float]:
+        prefix = "pDNSMOS" if self.personalized else "DNSMOS"
+        return {f"{prefix}_{key}": value for key, value in self.predict(ctx.output(SAMPLE_RATE)).items()}

@@ -1,0 +1,84 @@
+"""Speaker similarity: cosine of ``resemblyzer`` (GE2E d-vector) embeddings.
+
+``SpkSim`` compares the output with the clean reference, ``SpkSim_enroll`` with the enrollment
+clip (target speaker extraction); either is absent when the item lacks that signal. Every clip
+goes through ``resemblyzer.preprocess_wav`` at 16 kHz (volume normalisation, VAD trimming of long
+silences) and ``embed_utterance``; embeddings are unit-norm, so the cosine is a dot product.
+An all-zero output has no speaker and scores the floor, 0.0 (resemblyzer's embeddings are
+non-negative, so 0 is also the lowest cosine two real clips can reach).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from bench.errors import MissingDependencyError
+from bench.item import Item
+from bench.metric import Column, Metric, ScoringContext, register_metric
+from bench.metrics._common import is_silent, model_sha256, package_dir
+
+SAMPLE_RATE = 16000
+SILENCE_SIMILARITY = 0.0
+
+
+@register_metric("spksim")
+class SpeakerSimilarity(Metric):
+    columns = (
+        Column("SpkSim", higher_is_better=True, lower=0.0, upper=1.0),
+        Column("SpkSim_enroll", higher_is_better=True, lower=0.0, upper=1.0),
+    )
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**config)
+        self._encoder: Any = None
+        self._signal_embeddings: dict[tuple[str, str, int, int], np.ndarray | None] = {}
+
+    def applies_to(self, item: Item) -> bool:
+        return (item.has("reference") or item.has("enrollment")) and super().applies_to(item)
+
+    def model_files(self) -> dict[str, str]:
+        return {"resemblyzer/pretrained.pt": model_sha256(package_dir("resemblyzer", "spk") / "pretrained.pt")}
+
+    def load(self) -> None:
+        if self._encoder is None:
+            try:
+                import torch
+                from resemblyzer import VoiceEncoder
+            except ImportError as exc:
+                raise MissingDependencyError("resemblyzer", "spk") from exc
+            torch.manual_seed(0)  # inference is deterministic; seeded anyway so init order never matters
+            self._encoder = VoiceEncoder(device="cpu", verbose=False)
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        """Unit-norm d-vector of a 16 kHz clip."""
+        from resemblyzer import preprocess_wav
+
+        self.load()
+        return self._encoder.embed_utterance(preprocess_wav(np.asarray(audio, dtype=np.float32)))
+
+    def score(self, ctx: ScoringContext) -> dict[str, float]:
+        output = ctx.output(SAMPLE_RATE)
+        targets = {"SpkSim": ctx.item.reference, "SpkSim_enroll": ctx.item.enrollment}
+        wanted = {column: field for column, field in targets.items() if field is not None}
+        if is_silent(output):
+            return {column: SILENCE_SIMILARITY for column in wanted}
+        embedding = self.embed(output)
+        scores = {}
+        for column, path in wanted.items():
+            other = self._signal_embedding(ctx, column, str(path))
+            if other is not None:
+                scores[column] = float(np.dot(embedding, other))
+        return scores
+
+    def _signal_embedding(self, ctx: ScoringContext, column: str, path: str) -> np.ndarray | None:
+        """Embedding of the reference or enrollment, memoised per file version: every system's
+        output of an item is compared with the same clip. None for a silent clip (no speaker)."""
+        stat = os.stat(path)
+        key = (column, path, stat.st_size, stat.st_mtime_ns)
+        if key not in self._signal_embeddings:
+            audio = ctx.reference(SAMPLE_RATE) if column == "SpkSim" else ctx.enrollment(SAMPLE_RATE)
+            self._signal_embeddings[key] = None if is_silent(audio) else self.embed(audio)
+        return self._signal_embeddings[key]
