@@ -1,0 +1,54 @@
+"""Slow: the baselines on real audio from ../shared/data (skipped when it is absent): official DNS
+Challenge 2020 test items and the tPLCnet demo's lossy wavs with their ``is_lost`` traces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.item import Item
+from bench.metric import METRICS
+from bench.pipeline import enhance_item, score_item
+from bench.system import SYSTEMS
+from bench.testset import TESTSETS
+
+pytestmark = pytest.mark.slow
+
+
+def mean_of(system_name: str, items: list[Item], metric_names: list[str]) -> dict[str, float]:
+    system = SYSTEMS.get(system_name)()
+    system.load()
+    metrics = [METRICS.get(name)() for name in metric_names]
+    totals: dict[str, list[float]] = {}
+    for item in items:
+        output, rate = enhance_item(system, "default", item)
+        scores, errors = score_item(metrics, item, output, rate)
+        assert not errors, f"{system_name} on {item.id}: {errors}"
+        for column, value in scores.items():
+            totals.setdefault(column, []).append(value)
+    return {column: float(np.mean(values)) for column, values in totals.items()}
+
+
+def test_deepfilternet3_improves_official_dns2020_items(shared_data: Path) -> None:
+    root = shared_data / "dns2020-sample"
+    if not root.is_dir():
+        pytest.skip("dns2020-sample is not in ../shared/data")
+    items = list(TESTSETS.get("dns")(root=str(root), subset="no_reverb+with_reverb").items())
+    assert items
+    noisy = mean_of("unprocessed", items, ["dnsmos", "pesq"])
+    enhanced = mean_of("deepfilternet3", items, ["dnsmos", "pesq"])
+    assert enhanced["DNSMOS_OVRL"] > noisy["DNSMOS_OVRL"] + 0.3, (enhanced, noisy)
+    assert enhanced["PESQ_WB"] > noisy["PESQ_WB"] + 0.3, (enhanced, noisy)
+
+
+def test_concealment_beats_zero_fill_on_tplcnet_traces(shared_data: Path) -> None:
+    root = shared_data / "tplcnet-plc" / "test_files"
+    if not root.is_dir():
+        pytest.skip("tplcnet-plc/test_files is not in ../shared/data")
+    items = list(TESTSETS.get("plc-challenge")(root=str(root)).items())
+    assert items and all(item.loss_trace for item in items)
+    zero = mean_of("plc-zero", items, ["plcmos"])["PLCMOS"]
+    assert mean_of("plc-repeat", items, ["plcmos"])["PLCMOS"] > zero
+    assert mean_of("opus-plc", items, ["plcmos"])["PLCMOS"] > zero
