@@ -102,13 +102,18 @@ def enhance_item(system: System, variant: str, item: Item, *, timeout: float | N
     whatever the system raised; callers record these per item.
     """
     inputs, item_rate, length = build_input(system, item)
-    allow_silence = system.may_be_silent or expects_silence(item)
     with time_limit(timeout):
         raw = system.enhance(inputs, variant)
+    return finish_output(system, item, inputs, item_rate, length, raw), item_rate
+
+
+def finish_output(system: System, item: Item, inputs: EnhanceInput, item_rate: int, length: int, raw: object) -> np.ndarray:
+    """Check a system's raw output and map it back to the item's rate and input length."""
+    allow_silence = system.may_be_silent or expects_silence(item)
     output = validate_output(raw, len(inputs.audio), allow_silence=allow_silence)
     if inputs.sample_rate != item_rate:
         output = fit_length(resample(output, inputs.sample_rate, item_rate), length)
-    return output, item_rate
+    return output
 
 
 def score_item(metrics: Sequence[Metric], item: Item, output: np.ndarray, rate: int) -> tuple[dict[str, float], dict[str, str]]:

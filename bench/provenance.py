@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -42,14 +43,11 @@ def git_revision() -> str | None:
 def device_description() -> dict[str, Any]:
     info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
                             "processor": platform.processor(), "python": platform.python_version()}
-    try:
-        import torch
-
+    torch = sys.modules.get("torch")  # only if a system or metric loaded it: importing costs seconds
+    if torch is not None:
         info["torch_device"] = "cuda" if torch.cuda.is_available() else "cpu"
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
-    except ImportError:
-        info["torch_device"] = None
     return info
 
 

@@ -19,7 +19,7 @@ from bench.config import RunConfig
 from bench.errors import ConfigError
 from bench.executors import get_executor
 from bench.item import Item, supports
-from bench.provenance import collect
+from bench.provenance import collect, device_description
 from bench.store import ResultStore
 from bench.system import DEFAULT_VARIANT, System
 from bench.testset import TESTSETS
@@ -160,8 +160,9 @@ def execute(config: RunConfig, *, progress: bool = True) -> RunSummary:
     results: Iterable[JobResult] = get_executor(config.executor)(config, todo)
     for result in tqdm(results, total=len(todo), desc=f"sebench {config.name}", unit="item", disable=not progress):
         job = result.job
-        store.record_scores(run_id, job.label, job.testset, job.item, result.scores)
-        store.record_output(run_id, job.label, job.testset, job.item, result.status, result.reason,
-                            result.output_path, result.seconds)
+        store.record_result(run_id, job.label, job.testset, job.item, result.status, result.reason,
+                            result.output_path, result.seconds, result.scores)
         summary.add(result)
+    provenance["device"] = device_description()  # now that the systems have loaded their frameworks
+    store.update_provenance(run_id, provenance)
     return summary

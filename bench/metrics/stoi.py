@@ -19,6 +19,10 @@ class STOI(Metric):
     )
     needs = frozenset({"reference"})
 
+    def load(self) -> None:
+        """Import pystoi once per worker (it pulls in scipy.signal and friends: seconds, not ms)."""
+        import pystoi  # noqa: F401
+
     def score(self, ctx: ScoringContext) -> dict[str, float]:
         from pystoi import stoi
 

@@ -1,0 +1,365 @@
+"""Parallel executors: same results as serial, deterministic shards, models loaded once per worker,
+crash isolation, batching that changes nothing, and the Ray executor on a local Ray."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.config import RunConfig
+from bench.errors import MissingDependencyError
+from bench.executors import group_jobs, shard_jobs, stable_hash
+from bench.item import DENOISE
+from bench.metric import Column, Metric, ScoringContext, register_metric
+from bench.runner import execute
+from bench.spec import parse_spec
+from bench.system import EnhanceInput, System, register_system
+from bench.worker import Job, Worker
+
+TESTS_DIR = Path(__file__).parent
+
+
+# --- instrumented plugins (this module is imported by worker processes by its name) ------------
+
+
+def _log(directory: str | None, name: str) -> None:
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        (Path(directory) / f"{name}-{os.getpid()}-{random.getrandbits(64):x}").touch()
+
+
+@register_system("scale-counted")
+class CountedSystem(System):
+    """Two variants with different gains; logs every load and every enhance_batch call."""
+
+    tasks = frozenset({DENOISE})
+    sample_rate = 8000
+
+    def variants(self) -> list[str]:
+        return ["half", "quarter"]
+
+    def load(self) -> None:
+        _log(self.config.get("log_dir"), "load")
+
+    def enhance(self, inputs: EnhanceInput, variant: str = "half") -> np.ndarray:
+        return inputs.audio * (0.5 if variant == "half" else 0.25)
+
+    def enhance_batch(self, batch, variant: str = "half") -> list[np.ndarray]:
+        _log(self.config.get("log_dir"), f"batch{len(batch)}")
+        if self.config.get("batch_fails") and len(batch) > 1:
+            raise RuntimeError("batch too large")
+        return [self.enhance(inputs, variant) for inputs in batch]
+
+
+@register_system("scale-noisy")
+class NoisySystem(System):
+    """Adds noise from the global RNG: equal results everywhere only if every item is seeded alike."""
+
+    tasks = frozenset({DENOISE})
+    sample_rate = None
+
+    def enhance(self, inputs: EnhanceInput, variant: str = "default") -> np.ndarray:
+        return inputs.audio + np.random.standard_normal(len(inputs.audio)).astype(np.float32) * 0.01
+
+
+@register_system("scale-crash")
+class CrashingSystem(System):
+    """Kills its process on one item, as a segfault in native code would."""
+
+    tasks = frozenset({DENOISE})
+    sample_rate = None
+
+    def enhance(self, inputs: EnhanceInput, variant: str = "default") -> np.ndarray:
+        if inputs.item_id == self.config["crash_on"]:
+            os._exit(3)
+        return inputs.audio * 0.9
+
+
+@register_metric("scale-counted-rms")
+class CountedRMS(Metric):
+    columns = (Column("cRMS", higher_is_better=True),)
+
+    def load(self) -> None:
+        _log(self.config.get("log_dir"), "metric-load")
+
+    def score(self, ctx: ScoringContext) -> dict[str, float]:
+        return {"cRMS": float(np.sqrt(np.mean(ctx.output() ** 2)))}
+
+
+def make_config(tmp_path: Path, systems: list[str], metrics: list[str], *, name: str, executor: str = "serial",
+                cache: str | None = None, n: int = 6) -> RunConfig:
+    return RunConfig(
+        name=name,
+        testsets=[parse_spec(f"toy:root={tmp_path / 'data'},n={n}")],
+        systems=[parse_spec(s) for s in systems],
+        metrics=[parse_spec(m) for m in metrics],
+        runs_dir=tmp_path / "runs",
+        cache_dir=tmp_path / (cache or f"cache-{name}"),
+        executor=executor,
+        workers=2,
+    )
+
+
+def logged(directory: Path, prefix: str) -> list[str]:
+    """pids of the processes that logged ``prefix``, one entry per event."""
+    if not directory.exists():
+        return []
+    return [p.name.split("-")[-2] for p in directory.iterdir() if p.name.rsplit("-", 2)[0] == prefix]
+
+
+def table(summary) -> pd.DataFrame:
+    scores = summary.store.scores_frame(summary.run_id)
+    return scores.pivot_table(index=["system", "item_id"], columns="column", values="value").sort_index()
+
+
+def outcomes(summary) -> pd.DataFrame:
+    outputs = summary.store.outputs_frame(summary.run_id)
+    return outputs.set_index(["system", "item_id"])[["status", "reason"]].sort_index()
+
+
+SYSTEMS = ["scale-counted@all", "scale-noisy", "unprocessed", "oracle", "toy-bad:mode=nan", "toy-gain:factor=0.3"]
+METRICS = ["toy-rms", "toy-err", "scale-counted-rms"]
+
+
+def test_local_executor_matches_serial_and_loads_each_model_once(tmp_path, toy_plugin):
+    log = tmp_path / "log"
+    systems = [s.replace("@all", f"@all:log_dir={log}") for s in SYSTEMS]
+    metrics = [m if m != "scale-counted-rms" else f"{m}:log_dir={log}" for m in METRICS]
+    systems.append("toy-bad:mode=hang,label=hang")  # the per-item time limit works in worker processes
+    configs = {name: make_config(tmp_path, systems, metrics, name=name, executor=name) for name in ("serial", "local")}
+    for config in configs.values():
+        config.timeout = 0.5
+    serial = execute(configs["serial"], progress=False)
+    serial_pids = set(logged(log, "load"))
+    parallel = execute(configs["local"], progress=False)
+
+    assert (parallel.ok, parallel.failed) == (serial.ok, serial.failed) == (36, 12)
+    pd.testing.assert_frame_equal(table(parallel), table(serial))  # exact: same scores per item
+    pd.testing.assert_frame_equal(outcomes(parallel), outcomes(serial))
+    assert "NaN or infinite" in outcomes(parallel).loc[("toy-bad", "toy/0"), "reason"]
+    assert "timed out after 0.5 s" in outcomes(parallel).loc[("hang", "toy/5"), "reason"]
+
+    worker_pids = [pid for pid in logged(log, "load") if pid not in serial_pids]
+    assert len(worker_pids) == 2 and len(set(worker_pids)) == 2  # two workers, one system load each
+    metric_pids = [pid for pid in logged(log, "metric-load") if pid not in serial_pids]
+    assert sorted(metric_pids) == sorted(worker_pids)  # and one metric load each
+    assert os.getpid() not in {int(pid) for pid in worker_pids}
+
+
+def test_local_executor_matches_serial_on_real_metrics(tmp_path, sebench_home):
+    """Bit-identical PESQ/STOI/SI-SDR whichever executor ran them (BLAS is single-threaded in all)."""
+    runs = {}
+    for executor in ("serial", "local"):
+        config = RunConfig(name=executor, testsets=[parse_spec("synthetic:n_per_subset=2,subsets=no_reverb+plc")],
+                           systems=[parse_spec("unprocessed"), parse_spec("oracle")],
+                           metrics=[parse_spec(m) for m in ("sisdr", "stoi", "pesq")], runs_dir=tmp_path / "runs",
+                           cache_dir=tmp_path / f"cache-{executor}", executor=executor, workers=2)
+        runs[executor] = execute(config, progress=False)
+    assert runs["local"].ok == runs["serial"].ok == 8
+    serial, parallel = table(runs["serial"]), table(runs["local"])
+    assert {"PESQ_WB", "PESQ_NB", "STOI", "ESTOI", "SISDR"} <= set(serial.columns)
+    pd.testing.assert_frame_equal(parallel, serial, check_exact=True)
+    assert (serial.loc["oracle", "STOI"] > serial.loc["unprocessed", "STOI"]).all()  # real scores, not defaults
+
+
+def test_fully_cached_rerun_loads_no_model(tmp_path, toy_plugin):
+    log = tmp_path / "log"
+    systems = [f"scale-counted@all:log_dir={log}"]
+    metrics = [f"scale-counted-rms:log_dir={log}"]
+    execute(make_config(tmp_path, systems, metrics, name="cold", cache="cache"), progress=False)
+    assert len(logged(log, "load")) == len(logged(log, "metric-load")) == 1
+    again = execute(make_config(tmp_path, systems, metrics, name="warm", cache="cache"), progress=False)
+    assert again.enhanced == 0 and again.enhance_cache_hits == 12 and again.score_cache_hits == 12
+    assert len(logged(log, "load")) == len(logged(log, "metric-load")) == 1
+
+
+def plan_jobs(tmp_path: Path, n: int = 9) -> list[Job]:
+    import sebench_toy_plugin
+
+    items = list(sebench_toy_plugin.ToyTestSet(root=tmp_path / "data", n=n).items())
+    return [Job("toy", item, index, label, variant)
+            for index, (label, variant) in enumerate([("a", "default"), ("b", "x"), ("b", "y")])
+            for item in items]
+
+
+def test_sharding_is_deterministic_balanced_and_keeps_items_together(tmp_path, toy_plugin):
+    jobs = plan_jobs(tmp_path)
+    shards = shard_jobs(jobs, 2)
+    shuffled = list(jobs)
+    random.Random(1).shuffle(shuffled)
+
+    def members(result):
+        return [{(j.label, j.variant, j.item.id) for group in shard for j in group} for shard in result]
+
+    assert members(shard_jobs(shuffled, 2)) == members(shards)  # job order does not matter
+    assert [[g[0].item.id for g in shard] for shard in shards] == [sorted(g[0].item.id for g in shard) for shard in shards]
+    assert sum(len(g) for shard in shards for g in shard) == len(jobs)
+    assert [g[0].item.id for g in group_jobs(jobs)] == [f"toy/{i}" for i in range(9)]  # plan order
+    for shard in shards:
+        for group in shard:
+            assert len({job.item_key for job in group}) == 1 and len(group) == 3  # all variants of an item
+    # toy items all last 1 s: 9 groups split 5 / 4
+    assert sorted(len(shard) for shard in shards) == [4, 5]
+    assert len(shard_jobs(jobs, 20)) == 9  # never more shards than items
+    # the key hash is process-independent (unlike hash()), so shards are the same in every run
+    code = "from bench.executors import stable_hash; print(stable_hash(('toy', 'toy/3')))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(other.stdout) == stable_hash(("toy", "toy/3"))
+
+
+def test_process_batch_equals_process_and_shares_work(tmp_path, toy_plugin):
+    log = tmp_path / "log"
+    jobs = [Job("toy", item, 0, f"scale-counted@{variant}", variant)
+            for item in [j.item for j in plan_jobs(tmp_path, 3)[:3]] for variant in ("half", "quarter")]
+    metrics = ["toy-rms", "toy-err"]
+    one = Worker(make_config(tmp_path, ["scale-counted"], metrics, name="one"))
+    batched = Worker(make_config(tmp_path, [f"scale-counted:log_dir={log}"], metrics, name="batched"))
+    expected = [one.process(job) for job in jobs]
+    results = batched.process_batch(jobs)
+
+    assert [r.job for r in results] == jobs
+    for got, want in zip(results, expected):
+        assert (got.status, got.scores) == (want.status, want.scores)
+        assert got.scores["RMS"] > 0
+    assert sorted(logged(log, "batch3")) == [str(os.getpid())] * 2  # one call per variant, 3 items each
+    again = batched.process_batch(jobs)
+    assert all(r.enhance_cache_hits == 1 and r.enhanced == 0 for r in again)
+
+
+def test_failing_batch_is_retried_item_by_item(tmp_path, toy_plugin):
+    log = tmp_path / "log"
+    jobs = [Job("toy", j.item, 0, "c", "half") for j in plan_jobs(tmp_path, 3) if j.system_index == 0]
+    worker = Worker(make_config(tmp_path, [f"scale-counted:batch_fails=1,log_dir={log}"], ["toy-rms"], name="b"))
+    results = worker.process_batch(jobs)
+    assert [r.status for r in results] == ["ok"] * 3
+    assert len(logged(log, "batch3")) == 1 and len(logged(log, "batch1")) == 3
+
+    bad = Worker(make_config(tmp_path, ["toy-bad:mode=raise"], ["toy-rms"], name="bad"))
+    results = bad.process_batch([Job("toy", j.item, 0, "bad", "default") for j in jobs])
+    assert [r.status for r in results] == ["failed"] * 3
+    assert all(r.reason == "system raised RuntimeError: model exploded" for r in results)
+
+
+def test_worker_crash_fails_only_that_item(tmp_path, toy_plugin):
+    config = make_config(tmp_path, ["scale-crash:crash_on=toy/2", "unprocessed"], ["toy-rms"], name="crash",
+                         executor="local")
+    summary = execute(config, progress=False)
+    frame = outcomes(summary)
+    assert summary.ok == 11 and summary.failed == 1
+    assert frame.loc[("scale-crash", "toy/2"), "status"] == "failed"
+    assert "worker process died" in frame.loc[("scale-crash", "toy/2"), "reason"]
+    assert (frame.drop(("scale-crash", "toy/2"))["status"] == "ok").all()
+
+
+def test_missing_ray_names_the_extra(tmp_path, toy_plugin, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    config = make_config(tmp_path, ["unprocessed"], ["toy-rms"], name="noray", executor="ray")
+    with pytest.raises(MissingDependencyError, match=r"sebench\[ray\]"):
+        execute(config, progress=False)
+
+
+def test_ray_worker_slots_follow_cluster_resources(tmp_path):
+    from bench.errors import ConfigError
+    from bench.executors import _ray_slots
+
+    class FakeRay:
+        def __init__(self, resources):
+            self.resources = resources
+
+        def cluster_resources(self):
+            return self.resources
+
+    config = RunConfig(runs_dir=tmp_path)
+    assert _ray_slots(FakeRay({"CPU": 16.0, "GPU": 2.0}), config) == 16  # one per CPU
+    config.ray_gpus = 0.5
+    assert _ray_slots(FakeRay({"CPU": 16.0, "GPU": 2.0}), config) == 4  # four GPU halves
+    with pytest.raises(ConfigError, match="has 0 GPUs"):
+        _ray_slots(FakeRay({"CPU": 16.0}), config)
+    config.workers = 3
+    with pytest.raises(ConfigError, match="has 0 GPUs"):
+        _ray_slots(FakeRay({"CPU": 16.0}), config)
+    config.ray_gpus = 0.0
+    assert _ray_slots(FakeRay({"CPU": 16.0}), config) == 3  # an explicit count wins
+
+
+def test_cli_passes_ray_options():
+    from bench.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["run", "--executor", "ray", "--ray-address", "ray://head:10001",
+                                      "--ray-gpus", "0.5", "--workers", "4"])
+    config = config_from_args(args)
+    assert (config.executor, config.ray_address, config.ray_gpus, config.workers) == ("ray", "ray://head:10001", 0.5, 4)
+
+
+@pytest.mark.slow
+def test_ray_executor_matches_serial(tmp_path, toy_plugin, monkeypatch):
+    ray = pytest.importorskip("ray")
+    # Ray workers are fresh interpreters: they find this module and the toy plugin on PYTHONPATH
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS_DIR), os.environ["PYTHONPATH"]]))
+    log = tmp_path / "log"
+    systems = [s.replace("@all", f"@all:log_dir={log}") for s in SYSTEMS] + ["toy-bad:mode=hang,label=hang"]
+    serial_config = make_config(tmp_path, systems, METRICS, name="serial", n=4)
+    serial_config.timeout = 1.0
+    serial = execute(serial_config, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        config = make_config(tmp_path, systems, METRICS, name="ray", executor="ray", n=4)
+        config.timeout = 1.0
+        distributed = execute(config, progress=False)
+    finally:
+        ray.shutdown()
+    pd.testing.assert_frame_equal(table(distributed), table(serial))
+    pd.testing.assert_frame_equal(outcomes(distributed), outcomes(serial))
+    assert "timed out after 1 s" in outcomes(distributed).loc[("hang", "toy/0"), "reason"]
+    worker_loads = logged(log, "load")[1:]  # the first load was the serial run's
+    assert len(worker_loads) == len(set(worker_loads)) == 2  # one load per actor
+
+
+def _children(pid: int) -> list[int]:
+    """pids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_killed_parallel_run_leaves_no_workers_and_resumes(tmp_path, toy_plugin):
+    import signal
+    import time
+
+    log = tmp_path / "log"
+    args = [sys.executable, "-m", "bench.cli", "--plugin", "sebench_toy_plugin", "run", "--no-progress",
+            "--name", "killed", "--testset", f"toy:root={tmp_path / 'data'},n=8",
+            "--system", f"toy-gain:sleep=0.5,log_dir={log}", "--metric", "toy-rms", "--runs-dir", str(tmp_path / "runs"),
+            "--cache-dir", str(tmp_path / "cache"), "--executor", "local", "--workers", "2"]
+    driver = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while (not log.exists() or len(list(log.iterdir())) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(driver.pid)
+    assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                 and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert survivors == []  # the workers left with their driver
+
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "8 jobs" in result.stdout and "0 failed" in result.stdout
