@@ -206,7 +206,7 @@ class ResultStore:
         frame = self._frame("SELECT * FROM columns WHERE run_id = ? ORDER BY rowid", (run_id,))
         specs = {}
         for row in frame.itertuples():
-            ratio = (row.ratio_num, row.ratio_den) if row.ratio_num else None
+            ratio = (row.ratio_num, row.ratio_den) if isinstance(row.ratio_num, str) else None  # NULL reads as NaN
             specs[row.column_name] = Column(
                 name=row.column_name, higher_is_better=bool(row.higher_is_better),
                 lower=None if pd.isna(row.lower) else row.lower, upper=None if pd.isna(row.upper) else row.upper,

@@ -1,0 +1,207 @@
+"""From per-item rows in the results store to one cell per (system, test set, subset, column).
+
+A cell's value is the mean over the items the system produced an output for, except for columns
+with ``ratio_of`` (corpus WER), whose value is a ratio of sums of two hidden per-item columns. Each
+cell carries its seeded 95% bootstrap interval and the counts that explain it (items scored,
+items failed), so a renderer never has to go back to the item rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import ConfigError
+from bench.metric import Column
+from bench.store import ResultStore
+from reports.stats import CONFIDENCE, RESAMPLES, bootstrap_mean_ci, bootstrap_ratio_ci, cell_rng, ratio
+
+OK, UNSUPPORTED, FAILED, NOT_APPLICABLE = "ok", "unsupported", "failed", "n/a"
+"""Cell statuses: a value; the system does not do this task (`-`); every item failed; the metric
+does not apply to these items (no reference on real recordings, say)."""
+
+CELL_FIELDS = ("system", "testset", "subset", "column", "status", "mean", "ci_low", "ci_high",
+               "n", "n_failed", "n_items")
+
+BOUND_SYSTEMS = frozenset({"oracle", "silence"})
+"""Sanity rows that bound the scale rather than compete: never marked best (the oracle would win
+every intrusive column)."""
+
+
+@dataclass
+class RunData:
+    """Everything a renderer needs from one stored run."""
+
+    run_id: str
+    name: str
+    run_dir: Path
+    config: dict[str, Any]
+    provenance: dict[str, Any]
+    systems: dict[str, dict[str, Any]]
+    columns: dict[str, Column]
+    scores: pd.DataFrame
+    outputs: pd.DataFrame
+    metric_versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.get("seed", 0) or 0)
+
+    @property
+    def visible_columns(self) -> list[Column]:
+        return [c for c in self.columns.values() if not c.hidden]
+
+    def _in_item_order(self, outputs: pd.DataFrame, scores: pd.DataFrame, field: str) -> list[str]:
+        """Order of first appearance among processed items, then the rest.
+
+        The runner records every unsupported pair before any result, so raw store order would put
+        the subsets some system cannot handle first; processed rows follow the test set's order.
+        """
+        processed = outputs[outputs["status"] != UNSUPPORTED][field]
+        return _ordered(pd.concat([processed, scores[field], outputs[field]]))
+
+    def testsets(self) -> list[str]:
+        return self._in_item_order(self.outputs, self.scores, "testset")
+
+    def subsets(self, testset: str) -> list[str]:
+        return self._in_item_order(self.outputs[self.outputs["testset"] == testset],
+                                   self.scores[self.scores["testset"] == testset], "subset")
+
+    def labels(self) -> list[str]:
+        seen = list(self.systems)
+        return seen + [s for s in _ordered(pd.concat([self.outputs["system"], self.scores["system"]])) if s not in seen]
+
+    def is_bound(self, label: str) -> bool:
+        return self.systems.get(label, {}).get("name") in BOUND_SYSTEMS
+
+
+def _ordered(values: pd.Series) -> list[str]:
+    """Distinct values in order of first appearance (store order is table order)."""
+    return [str(v) for v in pd.unique(values)]
+
+
+def resolve_store(path: Path | str) -> Path:
+    """A run folder or its results.sqlite; a clear error when neither is there."""
+    path = Path(path)
+    store = path / "results.sqlite" if path.is_dir() else path
+    if not store.is_file():
+        raise ConfigError(f"no results store at {store} (expected a run folder holding results.sqlite)")
+    return store
+
+
+def load_run(path: Path | str, run_id: str | None = None) -> RunData:
+    store_path = resolve_store(path)
+    store = ResultStore(store_path)
+    runs = store.runs()
+    if runs.empty:
+        raise ConfigError(f"{store_path} holds no runs")
+    if run_id is None:
+        run_id = store.latest_run_id()
+    row = runs[runs["run_id"] == run_id]
+    if row.empty:
+        raise ConfigError(f"{store_path} has no run {run_id!r}; runs: {', '.join(runs['run_id'])}")
+    record = row.iloc[0]
+    return RunData(
+        run_id=run_id, name=str(record["name"]), run_dir=store_path.parent,
+        config=json.loads(record["config"]), provenance=json.loads(record["provenance"]),
+        systems=store.systems(run_id),
+        columns=store.column_specs(run_id),
+        scores=store.scores_frame(run_id), outputs=store.outputs_frame(run_id),
+        metric_versions=store.metric_versions(run_id),
+    )
+
+
+def _group_cell(run: RunData, column: Column, scores: pd.DataFrame, by_column: dict[str, np.ndarray],
+                key: tuple[str, str, str], n_items: int, n_failed: int, n_ok: int) -> dict[str, Any]:
+    system, testset, subset = key
+    cell: dict[str, Any] = {"system": system, "testset": testset, "subset": subset, "column": column.name,
+                            "status": OK, "mean": None, "ci_low": None, "ci_high": None, "n": 0,
+                            "n_failed": n_failed, "n_items": n_items}
+    rng = cell_rng(run.seed, system, testset, subset, column.name)
+    if column.ratio_of:
+        num_name, den_name = column.ratio_of
+        wide = scores[scores["column"].isin([num_name, den_name])].pivot_table(
+            index="item_id", columns="column", values="value", aggfunc="first")
+        if num_name in wide and den_name in wide:
+            wide = wide[[num_name, den_name]].dropna()
+            if not wide.empty:
+                num, den = wide[num_name].to_numpy(), wide[den_name].to_numpy()
+                cell["mean"] = ratio(num, den)
+                cell["ci_low"], cell["ci_high"] = bootstrap_ratio_ci(num, den, rng)
+                cell["n"] = len(wide)
+    else:
+        values = by_column.get(column.name, np.empty(0))
+        values = values[np.isfinite(values)]
+        if values.size:
+            cell["mean"] = float(values.mean())
+            cell["ci_low"], cell["ci_high"] = bootstrap_mean_ci(values, rng)
+            cell["n"] = int(values.size)
+    if cell["mean"] is None or not np.isfinite(cell["mean"]):
+        cell["mean"] = None
+        cell["status"] = FAILED if n_ok == 0 and n_failed > 0 else NOT_APPLICABLE
+    return cell
+
+
+def aggregate(run: RunData) -> pd.DataFrame:
+    """One row per (system, test set, subset, visible column), in table order."""
+    rows: list[dict[str, Any]] = []
+    keys = ["system", "testset", "subset"]
+    outputs = {k: g for k, g in run.outputs.groupby(keys, sort=False)}
+    scores = {k: g for k, g in run.scores.groupby(keys, sort=False)}
+    empty_out, empty_sc = run.outputs.iloc[0:0], run.scores.iloc[0:0]
+    for testset in run.testsets():
+        for subset in run.subsets(testset):
+            for system in run.labels():
+                out = outputs.get((system, testset, subset), empty_out)
+                sc = scores.get((system, testset, subset), empty_sc)
+                if out.empty and sc.empty:
+                    continue
+                status = out["status"]
+                n_unsupported = int((status == UNSUPPORTED).sum())
+                n_failed = int((status == FAILED).sum())
+                n_ok = int((status == OK).sum()) if not out.empty else int(sc["item_id"].nunique())
+                n_items = len(out) if not out.empty else n_ok
+                key = (system, testset, subset)
+                by_column = {c: g.to_numpy(dtype=np.float64) for c, g in sc.groupby("column", sort=False)["value"]}
+                for column in run.visible_columns:
+                    if n_items and n_unsupported == n_items:
+                        rows.append({"system": system, "testset": testset, "subset": subset, "column": column.name,
+                                     "status": UNSUPPORTED, "mean": None, "ci_low": None, "ci_high": None,
+                                     "n": 0, "n_failed": 0, "n_items": n_items})
+                    else:
+                        rows.append(_group_cell(run, column, sc, by_column, key, n_items - n_unsupported,
+                                                n_failed, n_ok))
+    return pd.DataFrame(rows, columns=list(CELL_FIELDS))
+
+
+def mark_best(run: RunData, cells: pd.DataFrame, decimals: dict[str, int]) -> pd.Series:
+    """True where a cell is the best in its (test set, subset, column), ties at display precision.
+
+    Comparing rounded values means two systems shown as 3.65 are both bold, as a reader would
+    expect from the printed table (the LLaSE README does the same).
+    """
+    best = pd.Series(False, index=cells.index)
+    ranked = cells[(cells["status"] == OK) & ~cells["system"].map(run.is_bound)]
+    for (_, _, column), group in ranked.groupby(["testset", "subset", "column"], sort=False):
+        if len(group) < 2:
+            continue  # a lone contender is not "best" of anything
+        spec = run.columns[column]
+        shown = group["mean"].astype(float).round(decimals[column])
+        target = shown.max() if spec.higher_is_better else shown.min()
+        best.loc[shown.index[shown == target]] = True
+    return best
+
+
+def display_decimals(column: Column) -> int:
+    """Three decimals for unit-interval scores (STOI, WER as a fraction), two for the rest."""
+    return 3 if column.upper is not None and column.upper <= 1 else 2
+
+
+def confidence_description(run: RunData) -> dict[str, Any]:
+    return {"level": CONFIDENCE, "method": "percentile bootstrap over items", "resamples": RESAMPLES,
+            "seed": run.seed}

@@ -1,0 +1,86 @@
+"""Published numbers with their citations, for "reported vs reproduced" tables.
+
+Each YAML file in this folder is one published table: the citation and URL, the test set it was
+measured on, how its subset and column names map to ours, which of our systems reproduce each
+published row, and the numbers as printed (``null`` where the source prints ``-``). Adding a table
+is adding a file; nothing here is computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.errors import ConfigError
+
+REFERENCE_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class PublishedSystem:
+    name: str
+    kind: str
+    match: tuple[str, ...]
+    """sebench system names (card ``name``) whose rows reproduce this one."""
+
+    def matches(self, label: str, card: dict[str, Any]) -> bool:
+        return card.get("name") in self.match or label.lower() == self.name.lower()
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: str
+    title: str
+    citation: str
+    url: str
+    testset: str
+    subsets: dict[str, str]
+    columns: dict[str, str]
+    systems: dict[str, PublishedSystem]
+    rows: tuple[dict[str, Any], ...]
+
+    def value(self, system: str, subset: str, column: str) -> float | None:
+        """The published number for (published system, published subset, published column)."""
+        for row in self.rows:
+            if row["system"] == system and row["subset"] == subset:
+                value = row.get(column)
+                return None if value is None else float(value)
+        return None
+
+
+def _parse(path: Path) -> Reference:
+    try:
+        data = yaml.safe_load(path.read_text())
+        systems = {name: PublishedSystem(name, str(spec.get("type", "")), tuple(spec.get("match", ())))
+                   for name, spec in data["systems"].items()}
+        reference = Reference(id=data["id"], title=data["title"], citation=" ".join(data["citation"].split()),
+                              url=data["url"], testset=data["testset"], subsets=dict(data["subsets"]),
+                              columns=dict(data["columns"]), systems=systems, rows=tuple(data["rows"]))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"reference table {path} is malformed: {exc}") from exc
+    for row in reference.rows:
+        if row.get("system") not in systems or row.get("subset") not in reference.subsets:
+            raise ConfigError(f"reference table {path}: row {row} names an undeclared system or subset")
+    return reference
+
+
+def available() -> dict[str, Path]:
+    """Reference id -> file, for every table shipped here."""
+    found = {}
+    for path in sorted(REFERENCE_DIR.glob("*.yaml")):
+        found[yaml.safe_load(path.read_text())["id"]] = path
+    return found
+
+
+def load_reference(name: str | Path) -> Reference:
+    """By id (``llase-dns-dnsmos``) or by path to a user's own YAML file in the same format."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return _parse(path)
+    known = available()
+    if str(name) not in known:
+        raise ConfigError(f"unknown reference table {name!r}; shipped: {', '.join(known)} (or pass a YAML file)")
+    return _parse(known[str(name)])

@@ -1,0 +1,63 @@
+"""Published numbers load with their citation and line up with measured rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from _reports_support import build_results
+from bench.errors import ConfigError
+from reports.aggregate import load_run
+from reports.compare import reference_markdown, reported_vs_reproduced, reproduced_latex, reproduced_markdown
+from reports.reference import available, load_reference
+
+
+def test_llase_table_as_published() -> None:
+    ref = load_reference("llase-dns-dnsmos")
+    assert "Kevin-naticl/LLaSE" in ref.url and "LLaSE" in ref.citation
+    assert set(ref.systems) == {"Unprocessed", "Conv-TasNet", "DEMUCS", "FRCRN", "SELM", "MaskSR", "GenSE", "LLaSE"}
+    assert len(ref.rows) == 24
+    assert ref.value("LLaSE", "syn_no_reverb", "OVRL") == 3.43
+    assert ref.value("Unprocessed", "syn_with_reverb", "SIG") == 1.76
+    assert ref.value("GenSE", "real_recording", "SIG") is None  # printed as '-'
+    assert ref.columns == {"SIG": "DNSMOS_SIG", "BAK": "DNSMOS_BAK", "OVRL": "DNSMOS_OVRL"}
+    assert ref.subsets == {"syn_no_reverb": "no_reverb", "syn_with_reverb": "with_reverb",
+                           "real_recording": "real_recordings"}
+    assert "| LLaSE       | Generative     | syn_no_reverb   | 3.65 | 4.17 | 3.43 |" in reference_markdown(ref)
+
+
+def test_column_names_match_the_dnsmos_metric() -> None:
+    dnsmos = pytest.importorskip("bench.metrics.dnsmos")
+    ours = {c.name for c in dnsmos.DNSMOS.columns}
+    assert set(load_reference("llase-dns-dnsmos").columns.values()) <= ours
+
+
+def test_reported_vs_reproduced_on_a_run(tmp_path: Path) -> None:
+    run = load_run(build_results(tmp_path, with_audio=False))
+    ref = load_reference("llase-dns-dnsmos")
+    rows = reported_vs_reproduced(run, ref)
+    # only 'unprocessed' matches a published system, and only real_recordings/no_reverb were measured
+    assert [(r.published_system, r.subset, r.label) for r in rows] == [
+        ("Unprocessed", "no_reverb", "unprocessed"), ("Unprocessed", "real_recordings", "unprocessed")]
+    ovrl = {r.subset: dict((v[0], v[1:]) for v in r.values)["DNSMOS_OVRL"] for r in rows}
+    assert ovrl["no_reverb"][0] == 2.48 and ovrl["no_reverb"][1] == pytest.approx(2.4833, abs=1e-4)
+    text = reproduced_markdown(run, ref, rows)
+    assert "| no_reverb       | Unprocessed | unprocessed |   3 |       2.48 |      2.48 |  +0.00 |" in text
+    assert "SIG" not in text.split("Source:")[0]  # published columns we did not measure stay out
+    assert ref.citation in text
+    assert r"\toprule" in reproduced_latex(run, ref, rows)
+
+
+def test_unknown_and_user_reference(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="llase-dns-dnsmos"):
+        load_reference("nope")
+    assert "llase-dns-dnsmos" in available()
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("id: mine\ntitle: t\ncitation: c\nurl: u\ntestset: dns\nsubsets: {a: no_reverb}\n"
+                    "columns: {OVRL: DNSMOS_OVRL}\nsystems: {X: {match: [seflow]}}\nrows:\n"
+                    "  - {system: X, subset: a, OVRL: 3.0}\n")
+    assert load_reference(mine).value("X", "a", "OVRL") == 3.0
+    mine.write_text(mine.read_text().replace("subset: a", "subset: b"))
+    with pytest.raises(ConfigError, match="undeclared"):
+        load_reference(mine)
