@@ -73,10 +73,11 @@ def test_webrtc_aec_cancels_more_than_10_db_on_far_end_single_talk(suite: list[I
 
 def test_speex_aec_reduces_echo_but_needs_more_than_one_clip_to_converge(suite: list[Item]) -> None:
     """The issue asks for ERLE > 10 dB from both cancellers. Speex's linear MDF filter (no residual
-    echo suppressor) measures about 5 dB on these 4-5 s clips because it is still converging; fed
-    the same far-end single-talk clip three times in a row it passes 10 dB on the third pass."""
+    echo suppressor) measures 9.6 dB over these 8-10 s clips (whole-clip ERLE, its convergence
+    included; 5.2 dB on 4-5 s clips); fed the same far-end single-talk clip three times in a row it
+    passes 10 dB on the third pass, once converged."""
     items = [item for item in subset(suite, "aec") if item.talk_type == FAREND_SINGLE_TALK]
-    assert mean_scores("speex-aec", items, ["erle"])["ERLE"] > 3.0
+    assert mean_scores("speex-aec", items, ["erle"])["ERLE"] > 8.0
 
     system = SYSTEMS.get("speex-aec")()
     system.load()

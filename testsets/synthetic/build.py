@@ -29,7 +29,7 @@ from bench.errors import SebenchError
 from bench.paths import sebench_home
 from testsets.synthetic.recipes import RECIPES, Case
 
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 """Bump whenever a recipe, voice list, sentence list or noise generator changes output."""
 
 MANIFEST = "manifest.json"
