@@ -1,0 +1,126 @@
+"""Per-point quality table and Pareto plot on the synthetic suite:
+``python -m systems.seflow.evaluate [--points demo|all|f-1-1,...] [--n 10] [--out DIR]``.
+
+A thin driver over the harness (``bench.pipeline.enhance_item`` / ``score_item``) with no cache or
+results store, so it can score a checkpoint while it trains. ``sebench run`` is the way to put
+SEFlow rows into the project's own tables; this tool exists for the grid sweep and its plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from bench.metric import METRICS
+from bench.pipeline import enhance_item, score_item
+from bench.system import SYSTEMS
+from bench.testset import TESTSETS
+from systems.seflow.adapter import grid
+from systems.seflow.benchmark import DEMO_POINTS
+
+COLUMNS = {"DNSMOS_OVRL": "OVRL", "PESQ_WB": "PESQ", "SISDR": "SI-SDR", "PLCMOS": "PLCMOS"}
+
+
+def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_names: list[str]) -> dict:
+    """{row label: {subset: {column: mean}}} plus the card of each SEFlow row."""
+    suite = TESTSETS.get("synthetic")(n_per_subset=n, subsets="+".join(subsets))
+    items = list(suite.items())
+    metrics = [METRICS.get(m)() for m in metric_names]
+    systems = {}
+    results: dict = {}
+    cards: dict = {}
+    for system_name, variant in rows:
+        system = systems.setdefault(system_name, SYSTEMS.get(system_name)())
+        system.load()
+        label = variant if system_name == "seflow" else system_name
+        if system_name == "seflow":
+            card = system.card(variant)
+            cards[label] = {"params": card.params, "macs_per_second": card.macs_per_second}
+        sums: dict = defaultdict(lambda: defaultdict(list))
+        for item in items:
+            out, rate = enhance_item(system, variant, item)
+            scores, errors = score_item(metrics, item, out, rate)
+            if errors:
+                print(f"{label} {item.id}: {errors}")
+            for col, value in scores.items():
+                sums[item.subset][col].append(value)
+        results[label] = {s: {c: float(np.mean(v)) for c, v in cols.items()} for s, cols in sums.items()}
+        print(label, json.dumps(results[label]["no_reverb"] if "no_reverb" in results[label] else results[label]), flush=True)
+    return {"results": results, "cards": cards, "subsets": subsets, "n_per_subset": n}
+
+
+def markdown(report: dict) -> str:
+    subsets = report["subsets"]
+    header = ["row", "params", "MMACs/s"]
+    keys = []
+    for s in subsets:
+        for col, short in COLUMNS.items():
+            if any(col in r.get(s, {}) for r in report["results"].values()):
+                header.append(f"{s} {short}")
+                keys.append((s, col))
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, res in report["results"].items():
+        card = report["cards"].get(label)
+        cells = [label, f"{card['params'] / 1e3:.0f}k" if card else "-", f"{card['macs_per_second'] / 1e6:.1f}" if card else "-"]
+        cells += [f"{res[s][c]:.2f}" if c in res.get(s, {}) else "-" for s, c in keys]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def pareto_plot(report: dict, path: Path, subset: str = "no_reverb") -> None:
+    """MACs/s against OVRL and PESQ for every evaluated point, baselines as horizontal lines."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, col in zip(axes, ("DNSMOS_OVRL", "PESQ_WB")):
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        for heads, marker in zip(range(1, 5), "os^D"):
+            pts = [(report["cards"][k]["macs_per_second"], v[subset][col]) for k, v in report["results"].items()
+                   if k in report["cards"] and k.endswith(f"-{heads}") and col in v.get(subset, {})]
+            pts.sort()
+            if pts:
+                ax.plot([p[0] / 1e6 for p in pts], [p[1] for p in pts], marker=marker, label=f"H={heads} (B=1..12)")
+        for label, res in report["results"].items():
+            if label not in report["cards"] and col in res.get(subset, {}):
+                ax.axhline(res[subset][col], linestyle="--", color="gray")
+                ax.annotate(label, (ax.get_xlim()[0], res[subset][col]), fontsize=8, va="bottom")
+        ax.set_xlabel("MMACs per second of audio")
+        ax.set_ylabel(f"{col} ({subset})")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--points", default="demo", help="'demo' (the 5 published points), 'all', or a comma list")
+    p.add_argument("--baselines", default="unprocessed,noisereduce")
+    p.add_argument("--subsets", default="no_reverb,with_reverb,declip,plc")
+    p.add_argument("--metrics", default="dnsmos,pesq,sisdr,plcmos")
+    p.add_argument("--n", type=int, default=10, help="items per subset")
+    p.add_argument("--out", default="seflow-eval")
+    args = p.parse_args(argv)
+    points = list(DEMO_POINTS) if args.points == "demo" else grid() if args.points == "all" else args.points.split(",")
+    rows = [(b, "default") for b in args.baselines.split(",") if b] + [("seflow", v) for v in points]
+    report = evaluate(rows, args.subsets.split(","), args.n, args.metrics.split(","))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    table = markdown(report)
+    (out / "table.md").write_text(table)
+    pareto_plot(report, out / "pareto.png")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Sampling-rate agnostic, causal STFT front end.
+
+Why this shape:
+
+* **Fixed durations, not fixed sizes.** The window is 20 ms and the hop 10 ms at every rate, so a
+  bin is always 50 Hz wide and bin ``k`` is the same frequency at 8, 16, 24 and 48 kHz: the bins of
+  a lower rate are a prefix of the bins of a higher one. The network never sees bins; it sees a fixed
+  set of ``N_BANDS`` bands laid out in Hz over 0-24 kHz (bands above the input's Nyquist are empty)
+  plus the ``N_FINE`` bins under 4 kHz, which exist at every supported rate. So one set of weights
+  serves every rate with no resampling, and the per-frame cost of the network does not depend on it.
+* **Look-ahead below one hop.** The analysis window is asymmetric (a long rise, a short partial
+  fall) and each frame synthesises only its last hop, with the inverse of the window there, so no
+  overlap-add waits on a future frame. Output sample ``n`` depends on input up to the end of its
+  hop: a look-ahead of at most ``hop - 1`` samples (9.98 ms at 48 kHz), i.e. below one hop.
+* **Rate-independent levels.** Spectra are divided by the window sum, so a tone or a noise with a
+  given power per Hz gives the same feature value at every rate.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+WINDOW_SECONDS = 0.020
+HOP_SECONDS = 0.010
+BIN_HZ = 1.0 / WINDOW_SECONDS
+MAX_RATE = 48000
+N_BANDS = 32
+N_FINE = 81
+"""Bins 0..80 = 0..4 kHz at 50 Hz: present at every rate >= 8 kHz, modelled at full resolution
+(harmonics of voiced speech are resolved there)."""
+N_FEATURES = N_BANDS + N_FINE
+MIN_RATE = 8000
+FLOOR = 1e-10
+MAX_GAIN = 2.0
+"""Gains are 2*sigmoid: 1 at logit 0 (identity at initialisation), up to 6 dB of boost for
+restoring energy that clipping took away."""
+
+
+def frame_sizes(sample_rate: int) -> tuple[int, int]:
+    """(window, hop) in samples; the rate must make both whole numbers."""
+    if sample_rate < MIN_RATE or sample_rate > MAX_RATE or sample_rate % 100:
+        raise ValueError(
+            f"SEFlow runs at rates from {MIN_RATE} to {MAX_RATE} Hz that are multiples of 100 Hz "
+            f"(whole 10 ms hops); got {sample_rate} Hz"
+        )
+    hop = sample_rate // 100
+    return 2 * hop, hop
+
+
+@lru_cache(maxsize=16)
+def analysis_window(sample_rate: int) -> np.ndarray:
+    """Rise as a Hann half over 1.5 hops, then fall as a cosine to 0.5 at the frame end.
+
+    The short partial fall keeps side lobes below a rectangular edge while the synthesis gain
+    (1 / window over the last hop) stays within [1, 2]."""
+    window, hop = frame_sizes(sample_rate)
+    rise = (3 * hop) // 2
+    n = np.arange(window) + 0.5
+    w = np.empty(window)
+    w[:rise] = np.sin(0.5 * np.pi * n[:rise] / rise) ** 2
+    fall_len = window - rise
+    w[rise:] = np.cos((np.pi / 3.0) * (n[rise:] - rise) / fall_len)
+    return w.astype(np.float32)
+
+
+def _erb(f: np.ndarray) -> np.ndarray:
+    return 21.4 * np.log10(1.0 + 0.00437 * f)
+
+
+def _erb_inv(e: np.ndarray) -> np.ndarray:
+    return (10 ** (e / 21.4) - 1.0) / 0.00437
+
+
+@lru_cache(maxsize=1)
+def band_centres_hz() -> np.ndarray:
+    """ERB-spaced centres over 0-24 kHz, at least two bins (100 Hz) apart."""
+    n_bins = MAX_RATE // 100 + 1
+    nyq = (n_bins - 1) * BIN_HZ
+    centres = [0.0]
+    remaining = N_BANDS - 1
+    while remaining:
+        # Spread what is left evenly on the ERB scale, but never closer than 2 bins.
+        step = (_erb(np.array(nyq)) - _erb(np.array(centres[-1]))) / remaining
+        nxt = float(_erb_inv(_erb(np.array(centres[-1])) + step))
+        centres.append(max(nxt, centres[-1] + 2 * BIN_HZ))
+        remaining -= 1
+    centres[-1] = nyq
+    return np.array(centres)
+
+
+@lru_cache(maxsize=16)
+def band_matrices(sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """(analysis (bins, bands), interpolation (bins, bands)) for this rate.
+
+    Triangles in Hz over the 48 kHz bin grid; a rate uses the rows of its own bins, so bands above
+    its Nyquist get no energy. Interpolation rows sum to one (linear interpolation between centres).
+    """
+    n_bins = frame_sizes(sample_rate)[0] // 2 + 1
+    freqs = np.arange(MAX_RATE // 100 + 1) * BIN_HZ
+    c = band_centres_hz()
+    tri = np.zeros((len(freqs), N_BANDS))
+    for b in range(N_BANDS):
+        lo = c[b - 1] if b > 0 else c[b]
+        hi = c[b + 1] if b < N_BANDS - 1 else c[b]
+        if b > 0:
+            m = (freqs >= lo) & (freqs <= c[b])
+            tri[m, b] = (freqs[m] - lo) / (c[b] - lo)
+        if b < N_BANDS - 1:
+            m = (freqs >= c[b]) & (freqs <= hi)
+            tri[m, b] = (hi - freqs[m]) / (hi - c[b])
+        tri[freqs == c[b], b] = 1.0
+    interp = tri / tri.sum(axis=1, keepdims=True)
+    analysis = tri / tri.sum(axis=0, keepdims=True)
+    return analysis[:n_bins].astype(np.float32), interp[:n_bins].astype(np.float32)
+
+
+def stft(audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """(batch, samples) -> complex (batch, frames, bins), frames = ceil(samples / hop).
+
+    Frame ``t`` holds input samples ``[(t-1)*hop, (t+1)*hop)`` (zero before the start), so it ends
+    exactly where output block ``t`` ends."""
+    window, hop = frame_sizes(sample_rate)
+    n = audio.shape[-1]
+    frames = -(-n // hop)
+    padded = torch.nn.functional.pad(audio, (hop, frames * hop - n))
+    return spectrum(padded.unfold(-1, window, hop), sample_rate)
+
+
+def spectrum(frames: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """(..., window) sample frames -> windowed, level-normalised spectra (..., bins)."""
+    w = torch.from_numpy(analysis_window(sample_rate)).to(frames.device)
+    return torch.fft.rfft(frames * w, dim=-1) / w.sum()
+
+
+def istft(spec: torch.Tensor, sample_rate: int, length: int) -> torch.Tensor:
+    """Inverse of ``stft`` for masked spectra: each frame gives its last hop (no overlap-add)."""
+    window, hop = frame_sizes(sample_rate)
+    w = torch.from_numpy(analysis_window(sample_rate)).to(spec.real.device)
+    frames = torch.fft.irfft(spec * w.sum(), n=window, dim=-1)
+    blocks = frames[..., hop:] / w[hop:]
+    return blocks.reshape(*blocks.shape[:-2], -1)[..., :length]
+
+
+def features(spec: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """(batch, frames, N_FEATURES): log band powers and log fine-bin powers, roughly unit-scaled."""
+    analysis, _ = band_matrices(sample_rate)
+    power = spec.real.square() + spec.imag.square()
+    bands = power @ torch.from_numpy(analysis).to(power.device)
+    fine = power[..., :N_FINE]
+    feats = torch.cat([bands, fine], dim=-1)
+    return (torch.log10(feats + FLOOR) + 5.0) / 3.0
+
+
+FLOOR_FRAMES = 100
+"""Noise-floor memory: the minimum of each feature over the last second (minimum statistics)."""
+
+
+def noise_floor(feats: torch.Tensor, history: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Causal running minimum of each feature over the last ``FLOOR_FRAMES`` frames.
+
+    Why: the distance of a band to its recent minimum is a classic a-priori SNR cue; handing it to
+    the network makes stationary-noise suppression a per-frame function it learns in few steps.
+    ``history`` holds the previous ``FLOOR_FRAMES - 1`` frames for streaming; returns (floor,
+    new history)."""
+    keep = FLOOR_FRAMES - 1
+    if history is None:
+        history = torch.full((feats.shape[0], keep, feats.shape[2]), float("inf"), device=feats.device)
+    past = torch.cat([history, feats], dim=1)
+    floor = past.unfold(1, FLOOR_FRAMES, 1).amin(dim=-1)
+    return floor, past[:, -keep:]
+
+
+def apply_gains(spec: torch.Tensor, logits: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """Turn (batch, frames, N_FEATURES) logits into per-bin gains and apply them.
+
+    Band logits are interpolated to bins; under 4 kHz the fine logits add a per-bin correction."""
+    _, interp = band_matrices(sample_rate)
+    bin_logits = logits[..., :N_BANDS] @ torch.from_numpy(interp).to(logits.device).T
+    fine = logits[..., N_BANDS:]
+    bin_logits = torch.cat([bin_logits[..., :N_FINE] + fine, bin_logits[..., N_FINE:]], dim=-1)
+    gains = MAX_GAIN * torch.sigmoid(bin_logits)
+    return spec * gains
+
+
+def lookahead_samples(sample_rate: int) -> int:
+    """The most samples past ``n`` that output sample ``n`` may depend on."""
+    return frame_sizes(sample_rate)[1] - 1
+
+
+def frames_for(samples: int, sample_rate: int) -> int:
+    return math.ceil(samples / frame_sizes(sample_rate)[1])

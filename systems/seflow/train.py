@@ -1,0 +1,240 @@
+"""SEFlow training recipe: ``python -m systems.seflow.train --out PATH [--steps N] ...``.
+
+One step (sandwich rule with in-place distillation):
+
+1. the full network f-12-4 is trained on the clean target, and its output becomes the teacher;
+2. the smallest width (H=1) and one random middle width each run all 12 blocks once; losses are
+   taken at a few exits (always exit 1 for the smallest, one random exit each), against the clean
+   target and the (detached) teacher, half and half.
+
+Early exits share the output head, so one pass at a width yields every depth at that width.
+Losses are per-frame (compressed magnitude and compressed complex spectra on 20 ms and 40 ms
+frames): no utterance-level normalisation that a streaming model could not see. CPU by default,
+CUDA when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from systems.seflow import checkpoint, data
+from systems.seflow.degrade import Degrader, Recipe
+from systems.seflow.model import SEFlowConfig, SEFlowNet
+from testsets.synthetic.speech import NATIVE_RATE
+
+RATES = (8000, 16000, 24000, 48000)
+RATE_WEIGHTS = (0.1, 0.7, 0.1, 0.1)
+
+
+def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int) -> torch.Tensor:
+    """Compressed (power 0.3) magnitude + complex MSE on 32 ms Hann frames (50 % overlap), minus
+    0.05 x the plain SNR in dB (capped at 40 dB).
+
+    Both parts are streaming-safe: the spectral part is a sum over local frames, and the SNR is not
+    scale-invariant (no optimal rescaling of the output, which would need the whole utterance).
+    Magnitudes get a floor of 1e-2 because the power law's slope is infinite at 0: without it the
+    digital silence of eSpeak pauses dominates the gradient and the model learns to mute everything;
+    the SNR term (which counts suppressed speech as error) is what keeps the speech level up.
+    """
+    n = int(0.032 * rate)
+    win = torch.hann_window(n, device=y.device)
+    Y = torch.stft(y, n, n // 2, window=win, return_complex=True, center=False)
+    S = torch.stft(s, n, n // 2, window=win, return_complex=True, center=False)
+    ym = (Y.real.square() + Y.imag.square() + 1e-4).sqrt()
+    sm = (S.real.square() + S.imag.square() + 1e-4).sqrt()
+    yc, sc = ym.pow(0.3), sm.pow(0.3)
+    spectral = (yc - sc).square().mean() + (Y / ym * yc - S / sm * sc).abs().square().mean()
+    snr = 10 * torch.log10(s.square().sum(-1) / ((s - y).square().sum(-1) + 1e-9) + 1e-9)
+    return spectral - 0.05 * snr.clamp(max=40.0).mean()
+
+
+def make_batch(deg: Degrader, rng: np.random.Generator, batch: int, n: int, device: torch.device):
+    """Tensors for one batch; absent priors are zero rows (the prior projections have no bias)."""
+    exs = [deg.example(rng, n) for _ in range(batch)]
+    noisy = torch.from_numpy(np.stack([e.noisy for e in exs])).to(device)
+    target = torch.from_numpy(np.stack([e.target for e in exs])).to(device)
+    far = enroll = None
+    if any(e.far_end is not None for e in exs):
+        far = torch.from_numpy(np.stack([e.far_end if e.far_end is not None else np.zeros(n, np.float32) for e in exs])).to(device)
+    enroll_list = [e.enrollment for e in exs]
+    return noisy, target, far, enroll_list
+
+
+def _priors(noisy, far, enroll_list, rate):
+    from systems.seflow import frontend
+
+    far_feats = None
+    if far is not None:
+        has = torch.tensor([bool(f.abs().sum() > 0) for f in far], device=noisy.device)
+        far_feats = frontend.features(frontend.stft(far, rate), rate) * has[:, None, None]
+    enroll_vec = None
+    if any(e is not None for e in enroll_list):
+        rows = []
+        for e in enroll_list:
+            if e is None:
+                rows.append(torch.zeros(frontend.N_FEATURES, device=noisy.device))
+            else:
+                t = torch.from_numpy(e).to(noisy.device)[None]
+                rows.append(frontend.features(frontend.stft(t, rate), rate).mean(dim=1)[0])
+        enroll_vec = torch.stack(rows)
+    return far_feats, enroll_vec
+
+
+def run(args: argparse.Namespace) -> None:
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    rng = np.random.default_rng(args.seed)
+    log = open(args.log, "a") if args.log else sys.stdout
+    t0 = time.time()
+    speech = data.speech_pool(args.utterances, args.seed)
+    babble = data.babble_pool(24, 6.0, args.seed + 1, speech)
+    rirs16 = data.rir_pool(args.rooms, args.seed + 2)
+    print(f"pools ready in {time.time() - t0:.1f}s: {len(speech)} utterances", file=log, flush=True)
+    recipe = Recipe() if not args.denoise_only else Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0)
+    degraders = {}
+    for rate in RATES:
+        sp = [(v, data.at_rate(x, NATIVE_RATE, rate)) for v, x in speech]
+        bb = [data.at_rate(x, NATIVE_RATE, rate) for x in babble]
+        rr = [data.at_rate(h, 16000, rate) for h in rirs16]
+        degraders[rate] = Degrader(sp, bb, rr, rate, recipe)
+    cfg = SEFlowConfig(blocks=args.blocks)
+    net = SEFlowNet(cfg).to(device)
+    start_step = 0
+    if args.resume and Path(args.out).is_file():
+        loaded, info = checkpoint.load(Path(args.out))
+        net.load_state_dict(loaded.state_dict())
+        start_step = int(info.get("steps", 0))
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
+
+    budget = args.minutes * 60.0 if args.minutes else math.inf
+
+    def progress(step: int) -> float:
+        """Fraction of training done: by steps, or by wall time when a time budget is given."""
+        return min(1.0, max(step / args.steps, (time.time() - t_train) / budget))
+
+    def lr_at(step: int) -> float:
+        warm = min(1.0, (step + 1) / 100)
+        return args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress(step))))
+
+    command = "python -m systems.seflow.train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    # A fixed 16 kHz denoise-only batch: its SNR at the two ends of the grid is logged as training
+    # goes, to catch over-suppression (SNR falling below the input's) early.
+    val_deg = Degrader(degraders[16000].speech, degraders[16000].babble, degraders[16000].rirs, 16000,
+                       Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0))
+    val_noisy, val_target, _, _ = make_batch(val_deg, np.random.default_rng(12345), 16, 32000, device)
+    t_train = time.time()
+    for step in range(start_step, args.steps):
+        last = step + 1 == args.steps or time.time() - t_train > budget
+        rate = int(rng.choice(RATES, p=RATE_WEIGHTS))
+        n = int(args.seconds * rate)
+        noisy, target, far, enroll_list = make_batch(degraders[rate], rng, args.batch, n, device)
+        far_feats, enroll_vec = _priors(noisy, far, enroll_list, rate)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        net.train()
+        full = _forward(net, noisy, rate, cfg.heads, (cfg.blocks, int(rng.integers(1, cfg.blocks))), far_feats, enroll_vec)
+        teacher = full[cfg.blocks].detach()
+        loss_full = spectral_loss(full[cfg.blocks], target, rate)
+        loss = loss_full + 0.5 * spectral_loss(full[min(full)], target, rate) + 0.5 * spectral_loss(full[min(full)], teacher, rate)
+        # Sandwich rule, spread over steps for CPU budget: even steps the smallest width (with the
+        # smallest depth), odd steps a random middle width at a random depth.
+        if args.no_sandwich:
+            heads, exits = cfg.heads, ()
+        elif step % 2 == 0:
+            heads, exits = 1, (1, int(rng.integers(2, cfg.blocks + 1)))
+        else:
+            heads, exits = int(rng.integers(2, cfg.heads)), (int(rng.integers(1, cfg.blocks + 1)),)
+        outs = _forward(net, noisy, rate, heads, exits, far_feats, enroll_vec) if exits else {}
+        for y in outs.values():
+            loss = loss + 0.5 * spectral_loss(y, target, rate) + 0.5 * spectral_loss(y, teacher, rate)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        if step % 10 == 0:
+            print(f"step {step} rate {rate} loss {loss.item():.4f} full {loss_full.item():.4f} "
+                  f"lr {lr_at(step):.2e} elapsed {time.time() - t0:.0f}s", file=log, flush=True)
+        if step % args.val_every == 0:
+            print(f"validation step {step} SNR in {_snr_db(val_target, val_noisy):.2f} dB, "
+                  + ", ".join(f"f-{b}-{h} {_snr_db(val_target, _validate(net, val_noisy, b, h)):.2f} dB" for b, h in ((1, 1), (cfg.blocks, cfg.heads))),
+                  file=log, flush=True)
+        if (step + 1) % args.save_every == 0 or last:
+            info = {
+                "command": command,
+                "steps": step + 1,
+                "batch": args.batch,
+                "seconds_per_example": args.seconds,
+                "data": {
+                    "speech": f"{args.utterances} eSpeak NG utterances of random sentences from systems.seflow.data.WORDS, "
+                              f"voices testsets.synthetic.speech.VOICES, seed {args.seed}",
+                    "noise": "testsets.synthetic.noise generators (white, pink, brown, hum, bursts, modulated) + babble from the training speech",
+                    "rooms": f"{args.rooms} pyroomacoustics shoebox RIRs, RT60 0.2-0.9 s",
+                    "recipe": Recipe().__dict__,
+                    "rates": dict(zip(map(str, RATES), RATE_WEIGHTS)),
+                },
+                "tasks": ["denoise", "dereverb", "declip", "plc", "tse", "aec"],
+                "device": str(device),
+                "wall_seconds": round(time.time() - t0, 1),
+                "torch": torch.__version__,
+            }
+            digest = checkpoint.save(net, Path(args.out), info)
+            print(f"saved {args.out} at step {step + 1} sha256 {digest}", file=log, flush=True)
+        if last:
+            break
+
+
+def _snr_db(s: torch.Tensor, y: torch.Tensor) -> float:
+    return float((10 * torch.log10(s.square().sum(-1) / (s - y).square().sum(-1))).mean())
+
+
+@torch.no_grad()
+def _validate(net: SEFlowNet, noisy: torch.Tensor, blocks: int, heads: int) -> torch.Tensor:
+    net.eval()
+    out = _forward(net, noisy, 16000, heads, (blocks,), None, None)[blocks]
+    net.train()
+    return out
+
+
+def _forward(net, noisy, rate, heads, exits, far_feats, enroll_vec):
+    from systems.seflow import frontend
+
+    spec = frontend.stft(noisy, rate)
+    feats = frontend.features(spec, rate)
+    logits = net(feats, max(exits), heads, far_feats, enroll_vec, exits)
+    n = noisy.shape[-1]
+    return {b: frontend.istft(frontend.apply_gains(spec, lg, rate), rate, n) for b, lg in logits.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=str(checkpoint.DEFAULT_CHECKPOINT))
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=1.5)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--utterances", type=int, default=480)
+    p.add_argument("--rooms", type=int, default=40)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--save-every", type=int, default=100)
+    p.add_argument("--minutes", type=float, default=None, help="wall-time budget; the LR schedule follows it")
+    p.add_argument("--log", default=None)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--denoise-only", action="store_true", help="noise only: no reverb, clipping, loss, TSE, AEC")
+    p.add_argument("--no-sandwich", action="store_true", help="train the full network alone")
+    p.add_argument("--blocks", type=int, default=12)
+    p.add_argument("--val-every", type=int, default=100)
+    run(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""SEFlow backbone and front end: sub-networks, causality, rate agnosticism, streaming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from systems.seflow import frontend
+from systems.seflow.model import SEFlowConfig, SEFlowNet, enhance_tensor, extract_subnetwork
+from systems.seflow.stream import StreamingSEFlow
+
+RATES = (8000, 16000, 24000, 48000)
+
+
+def _random_net(cfg: SEFlowConfig = SEFlowConfig(blocks=4, window=8)) -> SEFlowNet:
+    """Untrained nets are the identity (zero-initialised output layers); randomise so tests see a
+    network that actually mixes time and frequency."""
+    torch.manual_seed(0)
+    net = SEFlowNet(cfg)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0.0, 0.3)
+    return net.eval()
+
+
+def test_fresh_network_is_the_identity_at_every_rate():
+    net = SEFlowNet(SEFlowConfig(blocks=2)).eval()
+    for rate in RATES:
+        x = torch.randn(1, rate // 3) * 0.1
+        with torch.no_grad():
+            y = enhance_tensor(net, x, rate, 2, 4)[2]
+        torch.testing.assert_close(y, x, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("blocks,heads", [(1, 1), (2, 3), (4, 2)])
+def test_subnetwork_equals_dense_network_from_weight_prefix(blocks, heads):
+    net = _random_net()
+    feats = torch.randn(2, 15, frontend.N_FEATURES)
+    far = torch.randn(2, 15, frontend.N_FEATURES)
+    enroll = torch.randn(2, frontend.N_FEATURES)
+    with torch.no_grad():
+        sliced = net(feats, blocks, heads, far, enroll)[blocks]
+        small = extract_subnetwork(net, blocks, heads)
+        dense = small(feats, blocks, heads, far, enroll)[blocks]
+    assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in net.parameters())
+    torch.testing.assert_close(sliced, dense, atol=1e-5, rtol=1e-4)
+
+
+def test_early_exits_share_the_output_head():
+    net = _random_net()
+    feats = torch.randn(1, 10, frontend.N_FEATURES)
+    with torch.no_grad():
+        exits = net(feats, 4, 2, exits=(1, 3, 4))
+        assert set(exits) == {1, 3, 4}
+        torch.testing.assert_close(exits[3], net(feats, 3, 2)[3])
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_output_depends_on_at_most_one_hop_of_future_input(rate):
+    net = _random_net()
+    n = rate // 4
+    x = torch.randn(1, n) * 0.1
+    cut = n // 2 + 37
+    y = torch.rand(1, n - cut) - 0.5
+    x2 = x.clone()
+    x2[0, cut:] = y
+    with torch.no_grad():
+        a = enhance_tensor(net, x, rate, 4, 4)[4][0]
+        b = enhance_tensor(net, x2, rate, 4, 4)[4][0]
+    look = frontend.lookahead_samples(rate)
+    assert look < frontend.frame_sizes(rate)[1]
+    # Every output sample more than `look` samples before the change is untouched...
+    torch.testing.assert_close(a[: cut - look], b[: cut - look], atol=0, rtol=0)
+    # ...and the change does reach the output within its hop (the bound is not vacuous).
+    assert not torch.equal(a[cut - look : cut + 1], b[cut - look : cut + 1])
+
+
+def test_rejects_rates_that_do_not_give_whole_hops():
+    with pytest.raises(ValueError, match="22050 Hz"):
+        frontend.frame_sizes(22050)
+
+
+def test_features_of_a_tone_do_not_depend_on_the_rate():
+    """A 1 kHz tone gives the same band and fine features at every rate: the network sees the same
+    input whatever the rate, which is what lets one checkpoint serve all of them."""
+    got = []
+    for rate in RATES:
+        t = np.arange(rate // 2) / rate
+        x = torch.from_numpy((0.1 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32))[None]
+        f = frontend.features(frontend.stft(x, rate), rate)[0, 10:-2]
+        got.append(f.mean(0))
+    # Compare wherever the tone's energy is within 40 dB of its peak (features are log10 / 3):
+    # far below that lies window leakage, whose floor depends on aliasing near each Nyquist.
+    strong = got[0] > got[0].max() - 4.0 / 3.0
+    assert strong[: frontend.N_BANDS].sum() >= 2 and strong[frontend.N_BANDS :].sum() >= 5
+    for f in got[1:]:
+        torch.testing.assert_close(f[strong], got[0][strong], atol=0.1 / 3, rtol=0)  # within 1 dB
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_one_network_runs_every_rate_natively(rate):
+    net = _random_net()
+    x = torch.randn(1, rate // 5) * 0.1
+    with torch.no_grad():
+        y = enhance_tensor(net, x, rate, 4, 2)[4]
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert frontend.stft(x, rate).shape[-1] == rate // 100 + 1
+
+
+def test_streaming_equals_offline():
+    net = _random_net()
+    rate = 16000
+    x = torch.randn(1, 37 * 160) * 0.1
+    with torch.no_grad():
+        offline = enhance_tensor(net, x, rate, 3, 2)[3][0].numpy()
+    stream = StreamingSEFlow(net, rate, 3, 2)
+    online = np.concatenate([stream.push(h) for h in x[0].numpy().reshape(-1, 160)])
+    np.testing.assert_allclose(online, offline, atol=1e-5)
