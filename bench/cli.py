@@ -97,11 +97,14 @@ def _describe(kind: str, name: str) -> str:
 
     try:
         if kind == "systems":
-            system = SYSTEMS.get(name)()
-            variants = system.variants()
-            shown = ", ".join(variants[:6]) + (f" ... ({len(variants)} variants)" if len(variants) > 6 else "")
-            rate = f"{system.sample_rate} Hz" if system.sample_rate else "any rate"
-            return f"{name:16s} tasks: {', '.join(sorted(system.tasks))}; {rate}; variants: {shown}"
+            cls = SYSTEMS.get(name)
+            rate = f"{cls.sample_rate} Hz" if cls.sample_rate else "any rate"
+            try:
+                variants = cls().variants()
+                shown = ", ".join(variants[:6]) + (f" ... ({len(variants)} variants)" if len(variants) > 6 else "")
+            except SebenchError as exc:  # a system that cannot exist without its config (folder)
+                shown = f"set by its config ({exc})"
+            return f"{name:16s} tasks: {', '.join(sorted(cls.tasks))}; {rate}; variants: {shown}"
         if kind == "testsets":
             cls = TESTSETS.get(name)
             doc = (cls.__doc__ or "").strip().splitlines()
