@@ -16,7 +16,7 @@ import numpy as np
 
 from bench.audio import load_audio, resample
 from bench.builtins import BUILTIN_METRICS
-from bench.item import Item
+from bench.item import Item, task_parts
 from bench.registry import Registry
 
 NEEDS = ("reference", "transcript", "enrollment", "far_end", "loss_trace", "talk_type")
@@ -108,7 +108,7 @@ class Metric(ABC):
         return ";".join(parts)
 
     def applies_to(self, item: Item) -> bool:
-        if self.tasks is not None and not (set(item.task.split("+")) & self.tasks):
+        if self.tasks is not None and not (task_parts(item.task) & self.tasks):
             return False
         return all(item.has(need) for need in self.needs)
 

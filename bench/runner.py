@@ -21,7 +21,7 @@ from bench.executors import get_executor
 from bench.item import Item, supports
 from bench.provenance import collect, device_description
 from bench.store import ResultStore
-from bench.system import DEFAULT_VARIANT, System
+from bench.system import DEFAULT_VARIANT, System, SystemCard
 from bench.testset import TESTSETS
 from bench.worker import Job, JobResult, build_metric, build_system
 
@@ -90,11 +90,11 @@ def load_items(config: RunConfig) -> list[tuple[str, list[Item]]]:
     return loaded
 
 
-def plan(config: RunConfig, systems: list[System], testsets: list[tuple[str, list[Item]]]) -> tuple[list[Job], list[Job], dict[str, object]]:
+def plan(config: RunConfig, systems: list[System], testsets: list[tuple[str, list[Item]]]) -> tuple[list[Job], list[Job], dict[str, SystemCard]]:
     """Every (variant, item) pair: (supported jobs, unsupported jobs, label -> card)."""
     jobs: list[Job] = []
     unsupported: list[Job] = []
-    cards: dict[str, object] = {}
+    cards: dict[str, SystemCard] = {}
     for index, (spec, system) in enumerate(zip(config.systems, systems)):
         for variant in system.resolve_variants(spec.variant):
             label = row_label(spec.label, spec.name, variant)
@@ -147,7 +147,7 @@ def execute(config: RunConfig, *, progress: bool = True) -> RunSummary:
     provenance["metric_versions"] = {metric.name: metric.version for metric in metrics}
     run_id = _resolve_run(config, store, provenance)
     for label, card in cards.items():
-        store.record_system(run_id, label, card)  # type: ignore[arg-type]
+        store.record_system(run_id, label, card)
     for metric in metrics:
         store.record_columns(run_id, metric)
     for job in unsupported:
