@@ -149,9 +149,11 @@ class Worker:
         results = [JobResult(job=job, status="ok") for job in jobs]
         outputs: dict[int, tuple[np.ndarray, int, Path]] = {}
         misses: dict[tuple[int, str], list[int]] = {}
+        keys: dict[int, str] = {}
         for index, job in enumerate(jobs):
             try:
-                hit = self._cached_output(job, results[index])
+                keys[index] = self._output_key(job)
+                hit = self._cached_output(job, keys[index], results[index])
             except Exception as exc:  # an unreadable input file, a broken card: this job only
                 self._fail(results[index], _reason(exc), 0.0)
                 continue
@@ -162,7 +164,7 @@ class Worker:
         inputs: dict[tuple[int, tuple[str, str]], tuple[EnhanceInput, int, int]] = {}
         for (system_index, variant), members in misses.items():
             outputs.update(self._enhance_group(system_index, variant, [jobs[i] for i in members], members,
-                                               results, inputs))
+                                               results, inputs, keys))
         for index, (output, rate, path) in outputs.items():
             result = results[index]
             result.output_path = str(path)
@@ -177,11 +179,10 @@ class Worker:
         result.reason = reason
         result.seconds = seconds
 
-    def _cached_output(self, job: Job, result: JobResult) -> tuple[np.ndarray, int, Path] | None:
+    def _cached_output(self, job: Job, key: str, result: JobResult) -> tuple[np.ndarray, int, Path] | None:
         system = self.system(job.system_index)
         if not (self.config.use_cache and system.cache_outputs):
             return None
-        key = self._output_key(job)
         cached = self.cache.get_audio(key)
         if cached is None:
             return None
@@ -194,7 +195,7 @@ class Worker:
         return enhancement_key(system.card(job.variant).identity(), job.item, system.uses_reference)
 
     def _enhance_group(self, system_index: int, variant: str, jobs: list[Job], indices: list[int],
-                       results: list[JobResult], inputs: dict) -> dict[int, tuple[np.ndarray, int, Path]]:
+                       results: list[JobResult], inputs: dict, keys: dict[int, str]) -> dict[int, tuple[np.ndarray, int, Path]]:
         """Enhance the cache misses of one (system, variant); returns {job index: output}."""
         first = results[indices[0]]
         try:
@@ -211,7 +212,7 @@ class Worker:
                 if shared not in inputs:
                     inputs[shared] = build_input(system, job.item)
                 record, item_rate, length = inputs[shared]
-                prepared.append(_Prepared(index, record, item_rate, length, self._output_key(job)))
+                prepared.append(_Prepared(index, record, item_rate, length, keys[index]))
             except Exception as exc:
                 self._fail(results[index], _reason(exc), time.perf_counter() - start)
             results[index].add_time(ENHANCE_STAGE, time.perf_counter() - start)
