@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -152,6 +153,18 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return status
 
 
+TRAINERS = {"seflow": "systems.seflow.train"}
+"""Systems whose training recipe ships with sebench: name -> module with ``main(argv)``."""
+TRAIN_EXAMPLES = """examples:
+  sebench train seflow --out my-seflow.safetensors --minutes 60
+  sebench run --system 'seflow@f-1-1,f-12-4:checkpoint=my-seflow.safetensors'"""
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    importlib.import_module(TRAINERS[args.system]).main(args.recipe_args)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sebench", formatter_class=_Formatter,
@@ -168,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="build or verify test sets", epilog=PREPARE_EXAMPLES, formatter_class=_Formatter)
     p.add_argument("testsets", nargs="+", metavar="SPEC")
 
+    p = sub.add_parser("train", help="train a system that ships its own recipe", epilog=TRAIN_EXAMPLES,
+                       formatter_class=_Formatter)
+    p.add_argument("system", choices=sorted(TRAINERS))
+    p.add_argument("recipe_args", nargs=argparse.REMAINDER, metavar="...",
+                   help="the recipe's own options ('sebench train seflow --help' lists them)")
+
     from reports.cli import add_check_arguments, add_report_arguments
 
     add_report_arguments(sub.add_parser("report", help="render a stored run: tables, plots, listening page",
@@ -180,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"run": cmd_run, "list": cmd_list, "prepare": cmd_prepare}
+    handlers = {"run": cmd_run, "list": cmd_list, "prepare": cmd_prepare, "train": cmd_train}
     try:
         load_plugins(args.plugin)
         if args.command in handlers:

@@ -117,3 +117,36 @@ def test_streaming_equals_offline():
     stream = StreamingSEFlow(net, rate, 3, 2)
     online = np.concatenate([stream.push(h) for h in x[0].numpy().reshape(-1, 160)])
     np.testing.assert_allclose(online, offline, atol=1e-5)
+
+
+def _fill_only_logits(frames: int, tap: int) -> torch.Tensor:
+    """Logits that mute the current frame and open one concealment tap fully."""
+    logits = torch.zeros(1, frames, frontend.N_OUTPUTS)
+    logits[..., : frontend.N_FEATURES] = -30.0
+    first = frontend.N_FEATURES + frontend.FILL_TAPS.index(tap) * frontend.N_BANDS
+    logits[..., first : first + frontend.N_BANDS] = 30.0
+    return logits
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_concealment_tap_continues_a_bin_centre_partial_in_phase(rate):
+    """Two hops are a whole number of periods of every bin centre, so a tap copies a stationary
+    partial forward without a phase jump: what fills a lost packet continues what came before."""
+    hop = frontend.frame_sizes(rate)[1]
+    n = np.arange(40 * hop)
+    x = torch.from_numpy((0.1 * np.sin(2 * np.pi * 1000.0 * n / rate + 0.3)).astype(np.float32))[None]
+    spec = frontend.stft(x, rate)
+    filled = frontend.istft(frontend.apply_gains(spec, _fill_only_logits(spec.shape[1], 2), rate), rate, x.shape[-1])
+    settled = slice(4 * hop, None)
+    torch.testing.assert_close(filled[:, settled], x[:, settled], atol=2e-3, rtol=0)
+
+
+def test_concealment_tap_fills_a_lost_packet_from_the_past():
+    rate, hop = 16000, 160
+    x = torch.randn(1, 30 * hop) * 0.1
+    lost = x.clone()
+    lost[:, 10 * hop : 12 * hop] = 0.0  # one 20 ms packet
+    spec = frontend.stft(lost, rate)
+    logits = _fill_only_logits(spec.shape[1], 2)
+    out = frontend.istft(frontend.apply_gains(spec, logits, rate), rate, x.shape[-1])
+    torch.testing.assert_close(out[:, 10 * hop : 12 * hop], lost[:, 8 * hop : 10 * hop], atol=1e-4, rtol=5e-3)

@@ -25,7 +25,8 @@ from systems.seflow.benchmark import DEMO_POINTS
 COLUMNS = {"DNSMOS_OVRL": "OVRL", "PESQ_WB": "PESQ", "SISDR": "SI-SDR", "PLCMOS": "PLCMOS"}
 
 
-def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_names: list[str]) -> dict:
+def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_names: list[str],
+             checkpoint: str | None = None) -> dict:
     """{row label: {subset: {column: mean}}} plus the card of each SEFlow row."""
     suite = TESTSETS.get("synthetic")(n_per_subset=n, subsets="+".join(subsets))
     items = list(suite.items())
@@ -34,7 +35,8 @@ def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_nam
     results: dict = {}
     cards: dict = {}
     for system_name, variant in rows:
-        system = systems.setdefault(system_name, SYSTEMS.get(system_name)())
+        config = {"checkpoint": checkpoint} if system_name == "seflow" and checkpoint else {}
+        system = systems.setdefault(system_name, SYSTEMS.get(system_name)(**config))
         system.load()
         label = variant if system_name == "seflow" else system_name
         if system_name == "seflow":
@@ -109,10 +111,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--metrics", default="dnsmos,pesq,sisdr,plcmos")
     p.add_argument("--n", type=int, default=10, help="items per subset")
     p.add_argument("--out", default="seflow-eval")
+    p.add_argument("--checkpoint", default=None, help="weights to score (default: the shipped checkpoint)")
     args = p.parse_args(argv)
     points = list(DEMO_POINTS) if args.points == "demo" else grid() if args.points == "all" else args.points.split(",")
     rows = [(b, "default") for b in args.baselines.split(",") if b] + [("seflow", v) for v in points]
-    report = evaluate(rows, args.subsets.split(","), args.n, args.metrics.split(","))
+    report = evaluate(rows, args.subsets.split(","), args.n, args.metrics.split(","), args.checkpoint)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1))

@@ -33,6 +33,16 @@ N_FINE = 81
 """Bins 0..80 = 0..4 kHz at 50 Hz: present at every rate >= 8 kHz, modelled at full resolution
 (harmonics of voiced speech are resolved there)."""
 N_FEATURES = N_BANDS + N_FINE
+FILL_TAPS = (2, 4)
+"""Concealment taps: the input spectrum 2 and 4 hops (20 and 40 ms) back. Bins are 50 Hz apart and
+a hop is 10 ms, so two hops hold a whole number of periods of every bin centre: these copies
+continue stationary partials in phase. Weighted per band by the network, they are a learned
+repeat-the-last-packet, the one thing a gain alone cannot do (a lost packet is all zeros)."""
+N_OUTPUTS = N_FEATURES + len(FILL_TAPS) * N_BANDS
+"""Head outputs per frame: band gains, fine-bin gains, then one band weight vector per fill tap."""
+FILL_OFFSET = 6.0
+"""Fill weights are ``sigmoid(logit - 6) - sigmoid(-6)``: exactly 0 at logit 0, so an untrained
+(zero) head is the identity, and a small slope there so taps open only where they help."""
 MIN_RATE = 8000
 FLOOR = 1e-10
 MAX_GAIN = 2.0
@@ -174,16 +184,27 @@ def noise_floor(feats: torch.Tensor, history: torch.Tensor | None = None) -> tup
     return floor, past[:, -keep:]
 
 
-def apply_gains(spec: torch.Tensor, logits: torch.Tensor, sample_rate: int) -> torch.Tensor:
-    """Turn (batch, frames, N_FEATURES) logits into per-bin gains and apply them.
+def apply_gains(spec: torch.Tensor, logits: torch.Tensor, sample_rate: int, past: torch.Tensor | None = None) -> torch.Tensor:
+    """Turn (batch, frames, N_OUTPUTS) logits into per-bin gains and fill weights and apply them.
 
-    Band logits are interpolated to bins; under 4 kHz the fine logits add a per-bin correction."""
+    Band logits are interpolated to bins; under 4 kHz the fine logits add a per-bin correction.
+    Each ``FILL_TAPS`` delay adds the spectrum that many frames back, weighted per band. ``past``
+    holds the ``max(FILL_TAPS)`` spectra before the first frame (streaming); zeros otherwise."""
     _, interp = band_matrices(sample_rate)
-    bin_logits = logits[..., :N_BANDS] @ torch.from_numpy(interp).to(logits.device).T
-    fine = logits[..., N_BANDS:]
+    to_bins = torch.from_numpy(interp).to(logits.device).T
+    bin_logits = logits[..., :N_BANDS] @ to_bins
+    fine = logits[..., N_BANDS:N_FEATURES]
     bin_logits = torch.cat([bin_logits[..., :N_FINE] + fine, bin_logits[..., N_FINE:]], dim=-1)
-    gains = MAX_GAIN * torch.sigmoid(bin_logits)
-    return spec * gains
+    out = spec * (MAX_GAIN * torch.sigmoid(bin_logits))
+    taps, frames = max(FILL_TAPS), spec.shape[1]
+    if past is None:
+        past = spec.new_zeros(spec.shape[0], taps, spec.shape[2])
+    history = torch.cat([past, spec], dim=1)
+    for i, delay in enumerate(FILL_TAPS):
+        first = N_FEATURES + i * N_BANDS
+        weight = torch.sigmoid(logits[..., first : first + N_BANDS] @ to_bins - FILL_OFFSET) - math.exp(-FILL_OFFSET) / (1 + math.exp(-FILL_OFFSET))
+        out = out + weight * history[:, taps - delay : taps - delay + frames]
+    return out
 
 
 def lookahead_samples(sample_rate: int) -> int:

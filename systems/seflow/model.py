@@ -71,7 +71,7 @@ class SEFlowNet(nn.Module):
         self.enroll = FlexLinear(frontend.N_FEATURES, cfg.width, bias=False)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.blocks))
         self.out_norm = FlexRMSNorm(cfg.width)
-        self.head = FlexLinear(cfg.width, frontend.N_FEATURES)
+        self.head = FlexLinear(cfg.width, frontend.N_OUTPUTS)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         for block in self.blocks:

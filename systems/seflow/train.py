@@ -34,9 +34,9 @@ RATES = (8000, 16000, 24000, 48000)
 RATE_WEIGHTS = (0.1, 0.7, 0.1, 0.1)
 
 
-def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int) -> torch.Tensor:
+def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float = 0.05) -> torch.Tensor:
     """Compressed (power 0.3) magnitude + complex MSE on 32 ms Hann frames (50 % overlap), minus
-    0.05 x the plain SNR in dB (capped at 40 dB).
+    ``snr_weight`` x the plain SNR in dB (capped at 40 dB).
 
     Both parts are streaming-safe: the spectral part is a sum over local frames, and the SNR is not
     scale-invariant (no optimal rescaling of the output, which would need the whole utterance).
@@ -53,7 +53,15 @@ def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int) -> torch.Tensor:
     yc, sc = ym.pow(0.3), sm.pow(0.3)
     spectral = (yc - sc).square().mean() + (Y / ym * yc - S / sm * sc).abs().square().mean()
     snr = 10 * torch.log10(s.square().sum(-1) / ((s - y).square().sum(-1) + 1e-9) + 1e-9)
-    return spectral - 0.05 * snr.clamp(max=40.0).mean()
+    return spectral - snr_weight * snr.clamp(max=40.0).mean()
+
+
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, rate: int) -> torch.Tensor:
+    """The spectral part only. An SNR term against the teacher is a trap: its gradient grows as
+    1 / |teacher - student|, so once an exit nears the teacher it outweighs every other loss (under
+    gradient clipping) and training settles where all exits equal an untrained full network. The
+    first checkpoints did exactly that: every exit learnt the same near-identity mask."""
+    return spectral_loss(student, teacher, rate, snr_weight=0.0)
 
 
 def make_batch(deg: Degrader, rng: np.random.Generator, batch: int, n: int, device: torch.device):
@@ -125,7 +133,7 @@ def run(args: argparse.Namespace) -> None:
         warm = min(1.0, (step + 1) / 100)
         return args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress(step))))
 
-    command = "python -m systems.seflow.train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "python -m systems.seflow.train " + " ".join(shlex.quote(a) for a in args.argv)
     # A fixed 16 kHz denoise-only batch: its SNR at the two ends of the grid is logged as training
     # goes, to catch over-suppression (SNR falling below the input's) early.
     val_deg = Degrader(degraders[16000].speech, degraders[16000].babble, degraders[16000].rirs, 16000,
@@ -144,7 +152,7 @@ def run(args: argparse.Namespace) -> None:
         full = _forward(net, noisy, rate, cfg.heads, (cfg.blocks, int(rng.integers(1, cfg.blocks))), far_feats, enroll_vec)
         teacher = full[cfg.blocks].detach()
         loss_full = spectral_loss(full[cfg.blocks], target, rate)
-        loss = loss_full + 0.5 * spectral_loss(full[min(full)], target, rate) + 0.5 * spectral_loss(full[min(full)], teacher, rate)
+        loss = loss_full + 0.5 * spectral_loss(full[min(full)], target, rate) + 0.5 * distillation_loss(full[min(full)], teacher, rate)
         # Sandwich rule, spread over steps for CPU budget: even steps the smallest width (with the
         # smallest depth), odd steps a random middle width at a random depth.
         if args.no_sandwich:
@@ -155,7 +163,7 @@ def run(args: argparse.Namespace) -> None:
             heads, exits = int(rng.integers(2, cfg.heads)), (int(rng.integers(1, cfg.blocks + 1)),)
         outs = _forward(net, noisy, rate, heads, exits, far_feats, enroll_vec) if exits else {}
         for y in outs.values():
-            loss = loss + 0.5 * spectral_loss(y, target, rate) + 0.5 * spectral_loss(y, teacher, rate)
+            loss = loss + 0.5 * spectral_loss(y, target, rate) + 0.5 * distillation_loss(y, teacher, rate)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -233,7 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-sandwich", action="store_true", help="train the full network alone")
     p.add_argument("--blocks", type=int, default=12)
     p.add_argument("--val-every", type=int, default=100)
-    run(p.parse_args(argv))
+    args = p.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
+    run(args)
 
 
 if __name__ == "__main__":
