@@ -43,6 +43,7 @@ N_OUTPUTS = N_FEATURES + len(FILL_TAPS) * N_BANDS
 FILL_OFFSET = 6.0
 """Fill weights are ``sigmoid(logit - 6) - sigmoid(-6)``: exactly 0 at logit 0, so an untrained
 (zero) head is the identity, and a small slope there so taps open only where they help."""
+_FILL_AT_ZERO = 1.0 / (1.0 + math.exp(FILL_OFFSET))
 MIN_RATE = 8000
 FLOOR = 1e-10
 MAX_GAIN = 2.0
@@ -202,7 +203,7 @@ def apply_gains(spec: torch.Tensor, logits: torch.Tensor, sample_rate: int, past
     history = torch.cat([past, spec], dim=1)
     for i, delay in enumerate(FILL_TAPS):
         first = N_FEATURES + i * N_BANDS
-        weight = torch.sigmoid(logits[..., first : first + N_BANDS] @ to_bins - FILL_OFFSET) - math.exp(-FILL_OFFSET) / (1 + math.exp(-FILL_OFFSET))
+        weight = torch.sigmoid(logits[..., first : first + N_BANDS] @ to_bins - FILL_OFFSET) - _FILL_AT_ZERO
         out = out + weight * history[:, taps - delay : taps - delay + frames]
     return out
 

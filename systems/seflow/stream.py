@@ -28,7 +28,8 @@ class StreamingSEFlow:
     def reset(self) -> None:
         self.previous = torch.zeros(self.hop)
         self.state: dict | None = None
-        self.past_spectra: torch.Tensor | None = None
+        taps, bins = max(frontend.FILL_TAPS), self.window // 2 + 1
+        self.past_spectra = torch.zeros(1, taps, bins, dtype=torch.complex64)
 
     @torch.inference_mode()
     def push(self, hop: np.ndarray) -> np.ndarray:
@@ -42,7 +43,6 @@ class StreamingSEFlow:
         feats = frontend.features(spec, self.rate)
         logits, self.state = self.net.step(feats, self.blocks, self.heads, self.state)
         out = frontend.istft(frontend.apply_gains(spec, logits, self.rate, self.past_spectra), self.rate, self.hop)
-        past = self.past_spectra if self.past_spectra is not None else spec.new_zeros(1, max(frontend.FILL_TAPS), spec.shape[-1])
-        self.past_spectra = torch.cat([past, spec], dim=1)[:, -max(frontend.FILL_TAPS) :]
+        self.past_spectra = torch.cat([self.past_spectra, spec], dim=1)[:, -self.past_spectra.shape[1] :]
         return out[0].numpy()
 
