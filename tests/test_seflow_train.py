@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from bench.audio import file_sha256
-from systems.seflow import checkpoint
 from bench.cli import main as sebench
+from systems.seflow import checkpoint
+from systems.seflow.degrade import Degrader, Recipe
 from systems.seflow.train import distillation_loss, spectral_loss
 
 
@@ -45,3 +47,55 @@ def test_sebench_train_seflow_writes_a_loadable_checkpoint_with_its_provenance(t
     sidecar = json.loads(checkpoint.sidecar_path(out).read_text())
     assert sidecar["sha256"] == file_sha256(out)
     assert "validation step 0" in (tmp_path / "train.log").read_text()
+
+
+def test_suppression_weight_makes_removed_speech_cost_more_than_the_same_noise_left():
+    torch.manual_seed(0)
+    target = torch.randn(1, 16000) * 0.05
+    quieter, louder = target * 0.9 ** (1 / 0.3), target * 1.1 ** (1 / 0.3)  # compressed magnitudes -10 % / +10 %
+    symmetric = [float(spectral_loss(y, target, 16000, snr_weight=0.0)) for y in (quieter, louder)]
+    weighted = [float(spectral_loss(y, target, 16000, snr_weight=0.0, suppression_weight=2.0)) for y in (quieter, louder)]
+    assert abs(symmetric[0] - symmetric[1]) < 0.1 * symmetric[0]
+    assert weighted[0] > 1.3 * weighted[1]  # the magnitude half of the loss doubled
+    assert abs(weighted[1] - symmetric[1]) < 1e-9  # noise left costs the same as before
+
+
+def _reverberant_example(rir: np.ndarray, rate: int = 16000, early_ms: float = 50.0):
+    speech = [("a", np.random.default_rng(1).standard_normal(rate).astype(np.float32))]
+    recipe = Recipe(p_noise=0, p_reverb=1, p_clip=0, p_loss=0, p_tse=0, p_aec=0, early_reflections_ms=early_ms)
+    return Degrader(speech, [], [rir], rate, recipe).example(np.random.default_rng(2), rate)
+
+
+def test_zero_early_reflections_means_the_dry_source_is_the_target():
+    """The RIRs start one sample before the direct path, so a 'first 0 ms' prefix must not be taken
+    literally: it would make the target near-silence (a bug that spoilt one control run)."""
+    rate, rir = 16000, np.zeros(1600, np.float32)
+    rir[1], rir[800] = 1.0, 0.5
+    ex = _reverberant_example(rir, rate, early_ms=0)
+    assert np.sqrt(np.mean(ex.target ** 2)) > 0.5 * np.sqrt(np.mean(ex.noisy ** 2))
+    assert np.allclose(ex.noisy[1:800], ex.target[:799], atol=1e-6)  # x = target delayed by the direct path's sample
+
+
+def test_reverberant_target_keeps_early_reflections_and_drops_the_late_tail():
+    rate, rir = 16000, np.zeros(2400, np.float32)
+    rir[0], rir[int(0.02 * rate)], rir[int(0.1 * rate)] = 1.0, 0.6, 0.5  # direct, 20 ms, 100 ms
+    ex = _reverberant_example(rir, rate)
+    ms = rate // 1000
+    late = ex.noisy - ex.target
+    assert np.allclose(late[: 100 * ms], 0, atol=1e-6)  # everything up to 100 ms is in the target
+    # target = s + 0.6 s(t - 20 ms) and late = 0.5 s(t - 100 ms), so both reflections are where they belong:
+    assert np.allclose(late[100 * ms : 120 * ms], 0.5 * ex.target[: 20 * ms], atol=1e-6)
+    assert np.allclose(ex.target[20 * ms : 40 * ms] - 2 * late[120 * ms : 140 * ms], 0.6 * ex.target[: 20 * ms], atol=1e-5)
+
+
+def test_init_starts_from_a_checkpoint_and_records_its_provenance(tmp_path: Path):
+    base = tmp_path / "base.safetensors"
+    common = ["--blocks", "2", "--batch", "2", "--seconds", "0.3", "--utterances", "16", "--rooms", "2",
+              "--val-every", "1000", "--log", str(tmp_path / "train.log")]
+    assert sebench(["train", "seflow", "--out", str(base), "--steps", "2", "--save-every", "2", *common]) == 0
+    tuned = tmp_path / "tuned.safetensors"
+    assert sebench(["train", "seflow", "--out", str(tuned), "--init", str(base), "--steps", "1", "--save-every", "1",
+                    "--lr", "0", *common]) == 0
+    _, info = checkpoint.load(tuned)
+    assert info["init"]["sha256"] == file_sha256(base) and info["init"]["steps"] == 2
+    assert torch.equal(checkpoint.load(tuned)[0].head.weight, checkpoint.load(base)[0].head.weight)  # lr 0: unchanged

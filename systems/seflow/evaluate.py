@@ -26,9 +26,12 @@ COLUMNS = {"DNSMOS_OVRL": "OVRL", "PESQ_WB": "PESQ", "SISDR": "SI-SDR", "PLCMOS"
 
 
 def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_names: list[str],
-             checkpoint: str | None = None) -> dict:
-    """{row label: {subset: {column: mean}}} plus the card of each SEFlow row."""
-    suite = TESTSETS.get("synthetic")(n_per_subset=n, subsets="+".join(subsets))
+             checkpoint: str | None = None, seed: int = 0) -> dict:
+    """{row label: {subset: {column: mean}}} plus the card of each SEFlow row.
+
+    ``seed`` other than 0 builds a validation suite (same recipes, other draws) for choosing
+    training settings without looking at the scored items."""
+    suite = TESTSETS.get("synthetic")(n_per_subset=n, subsets="+".join(subsets), seed=seed)
     items = list(suite.items())
     metrics = [METRICS.get(m)() for m in metric_names]
     systems = {}
@@ -52,7 +55,7 @@ def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_nam
                 sums[item.subset][col].append(value)
         results[label] = {s: {c: float(np.mean(v)) for c, v in cols.items()} for s, cols in sums.items()}
         print(label, json.dumps(results[label]["no_reverb"] if "no_reverb" in results[label] else results[label]), flush=True)
-    return {"results": results, "cards": cards, "subsets": subsets, "n_per_subset": n}
+    return {"results": results, "cards": cards, "subsets": subsets, "n_per_subset": n, "seed": seed}
 
 
 def markdown(report: dict) -> str:
@@ -112,10 +115,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=10, help="items per subset")
     p.add_argument("--out", default="seflow-eval")
     p.add_argument("--checkpoint", default=None, help="weights to score (default: the shipped checkpoint)")
+    p.add_argument("--seed", type=int, default=0, help="synthetic suite seed; not 0 = a validation build")
     args = p.parse_args(argv)
     points = list(DEMO_POINTS) if args.points == "demo" else grid() if args.points == "all" else args.points.split(",")
     rows = [(b, "default") for b in args.baselines.split(",") if b] + [("seflow", v) for v in points]
-    report = evaluate(rows, args.subsets.split(","), args.n, args.metrics.split(","), args.checkpoint)
+    report = evaluate(rows, args.subsets.split(","), args.n, args.metrics.split(","), args.checkpoint, args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1))

@@ -34,9 +34,15 @@ RATES = (8000, 16000, 24000, 48000)
 RATE_WEIGHTS = (0.1, 0.7, 0.1, 0.1)
 
 
-def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float = 0.05) -> torch.Tensor:
+def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float = 0.05,
+                  suppression_weight: float = 1.0) -> torch.Tensor:
     """Compressed (power 0.3) magnitude + complex MSE on 32 ms Hann frames (50 % overlap), minus
     ``snr_weight`` x the plain SNR in dB (capped at 40 dB).
+
+    ``suppression_weight`` > 1 weighs magnitude errors where the output falls *below* the target
+    (speech removed) above those where it exceeds it (noise left): listeners, and DNSMOS SIG, punish
+    missing speech more than a little residual noise, and a symmetric loss lets a mask trade one
+    for the other freely.
 
     Both parts are streaming-safe: the spectral part is a sum over local frames, and the SNR is not
     scale-invariant (no optimal rescaling of the output, which would need the whole utterance).
@@ -51,7 +57,9 @@ def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float
     ym = (Y.real.square() + Y.imag.square() + 1e-4).sqrt()
     sm = (S.real.square() + S.imag.square() + 1e-4).sqrt()
     yc, sc = ym.pow(0.3), sm.pow(0.3)
-    spectral = (yc - sc).square().mean() + (Y / ym * yc - S / sm * sc).abs().square().mean()
+    diff = yc - sc
+    magnitude = (diff.square() * torch.where(diff < 0, suppression_weight, 1.0)).mean()
+    spectral = magnitude + (Y / ym * yc - S / sm * sc).abs().square().mean()
     snr = 10 * torch.log10(s.square().sum(-1) / ((s - y).square().sum(-1) + 1e-9) + 1e-9)
     return spectral - snr_weight * snr.clamp(max=40.0).mean()
 
@@ -107,7 +115,9 @@ def run(args: argparse.Namespace) -> None:
     babble = data.babble_pool(24, 6.0, args.seed + 1, speech)
     rirs16 = data.rir_pool(args.rooms, args.seed + 2)
     print(f"pools ready in {time.time() - t0:.1f}s: {len(speech)} utterances", file=log, flush=True)
-    recipe = Recipe() if not args.denoise_only else Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0)
+    recipe = Recipe(p_reverb=args.p_reverb, early_reflections_ms=args.early_ms)
+    if args.denoise_only:
+        recipe = Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0)
     degraders = {}
     for rate in RATES:
         sp = [(v, data.at_rate(x, NATIVE_RATE, rate)) for v, x in speech]
@@ -117,10 +127,17 @@ def run(args: argparse.Namespace) -> None:
     cfg = SEFlowConfig(blocks=args.blocks)
     net = SEFlowNet(cfg).to(device)
     start_step = 0
+    init = None
     if args.resume and Path(args.out).is_file():
         loaded, info = checkpoint.load(Path(args.out))
         net.load_state_dict(loaded.state_dict())
         start_step = int(info.get("steps", 0))
+        init = info.get("init")
+    elif args.init:
+        loaded, info = checkpoint.load(Path(args.init))
+        net.load_state_dict(loaded.state_dict())
+        # The starting point's own provenance, nested: a fine-tuned checkpoint traces back to scratch.
+        init = {"path": args.init, **{k: v for k, v in info.items() if k not in ("config", "data", "bytes")}}
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
 
     budget = args.minutes * 60.0 if args.minutes else math.inf
@@ -139,6 +156,9 @@ def run(args: argparse.Namespace) -> None:
     val_deg = Degrader(degraders[16000].speech, degraders[16000].babble, degraders[16000].rirs, 16000,
                        Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0))
     val_noisy, val_target, _, _ = make_batch(val_deg, np.random.default_rng(12345), 16, 32000, device)
+    def target_loss(y: torch.Tensor, s: torch.Tensor, rate: int) -> torch.Tensor:
+        return spectral_loss(y, s, rate, suppression_weight=args.suppression_weight)
+
     t_train = time.time()
     for step in range(start_step, args.steps):
         last = step + 1 == args.steps or time.time() - t_train > budget
@@ -151,8 +171,8 @@ def run(args: argparse.Namespace) -> None:
         net.train()
         full = _forward(net, noisy, rate, cfg.heads, (cfg.blocks, int(rng.integers(1, cfg.blocks))), far_feats, enroll_vec)
         teacher = full[cfg.blocks].detach()
-        loss_full = spectral_loss(full[cfg.blocks], target, rate)
-        loss = loss_full + 0.5 * spectral_loss(full[min(full)], target, rate) + 0.5 * distillation_loss(full[min(full)], teacher, rate)
+        loss_full = target_loss(full[cfg.blocks], target, rate)
+        loss = loss_full + 0.5 * target_loss(full[min(full)], target, rate) + 0.5 * distillation_loss(full[min(full)], teacher, rate)
         # Sandwich rule, spread over steps for CPU budget: even steps the smallest width (with the
         # smallest depth), odd steps a random middle width at a random depth.
         if args.no_sandwich:
@@ -163,7 +183,7 @@ def run(args: argparse.Namespace) -> None:
             heads, exits = int(rng.integers(2, cfg.heads)), (int(rng.integers(1, cfg.blocks + 1)),)
         outs = _forward(net, noisy, rate, heads, exits, far_feats, enroll_vec) if exits else {}
         for y in outs.values():
-            loss = loss + 0.5 * spectral_loss(y, target, rate) + 0.5 * distillation_loss(y, teacher, rate)
+            loss = loss + 0.5 * target_loss(y, target, rate) + 0.5 * distillation_loss(y, teacher, rate)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -186,10 +206,12 @@ def run(args: argparse.Namespace) -> None:
                               f"voices testsets.synthetic.speech.VOICES, seed {args.seed}",
                     "noise": "testsets.synthetic.noise generators (white, pink, brown, hum, bursts, modulated) + babble from the training speech",
                     "rooms": f"{args.rooms} pyroomacoustics shoebox RIRs, RT60 0.2-0.9 s",
-                    "recipe": Recipe().__dict__,
+                    "recipe": recipe.__dict__,
                     "rates": dict(zip(map(str, RATES), RATE_WEIGHTS)),
                 },
                 "tasks": ["denoise", "dereverb", "declip", "plc", "tse", "aec"],
+                "suppression_weight": args.suppression_weight,
+                "init": init,
                 "device": str(device),
                 "wall_seconds": round(time.time() - t0, 1),
                 "torch": torch.__version__,
@@ -241,6 +263,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-sandwich", action="store_true", help="train the full network alone")
     p.add_argument("--blocks", type=int, default=12)
     p.add_argument("--val-every", type=int, default=100)
+    p.add_argument("--init", default=None, help="start from these weights (recorded in the sidecar), not from scratch")
+    p.add_argument("--suppression-weight", type=float, default=1.0, help="weight of speech removed vs noise left (loss)")
+    p.add_argument("--p-reverb", type=float, default=Recipe.p_reverb)
+    p.add_argument("--early-ms", type=float, default=Recipe.early_reflections_ms,
+                   help="reverberant examples' target keeps this much of the RIR (0: the dry source)")
     args = p.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)
     run(args)
