@@ -99,3 +99,18 @@ def test_init_starts_from_a_checkpoint_and_records_its_provenance(tmp_path: Path
     _, info = checkpoint.load(tuned)
     assert info["init"]["sha256"] == file_sha256(base) and info["init"]["steps"] == 2
     assert torch.equal(checkpoint.load(tuned)[0].head.weight, checkpoint.load(base)[0].head.weight)  # lr 0: unchanged
+
+
+def test_lost_weight_raises_the_cost_of_missing_a_lost_packet_only():
+    torch.manual_seed(0)
+    target = torch.randn(1, 16000) * 0.05
+    received = target.clone()
+    received[:, 8000:8800] = 0  # a 50 ms lost packet
+    args = dict(snr_weight=0.0, lost=received)
+    repaired = [float(spectral_loss(received, target, 16000, **args, lost_weight=w)) for w in (0.0, 4.0)]
+    assert repaired[1] > 2 * repaired[0]  # leaving the hole is what costs more
+    noisy_elsewhere = target + 0.01 * torch.randn_like(target)
+    noisy_elsewhere[:, 8000:8800] = target[:, 8000:8800]
+    assert abs(float(spectral_loss(noisy_elsewhere, target, 16000, **args, lost_weight=4.0))
+               - float(spectral_loss(noisy_elsewhere, target, 16000, **args, lost_weight=0.0))) < 0.2 * float(
+        spectral_loss(noisy_elsewhere, target, 16000, **args, lost_weight=0.0))

@@ -35,7 +35,8 @@ RATE_WEIGHTS = (0.1, 0.7, 0.1, 0.1)
 
 
 def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float = 0.05,
-                  suppression_weight: float = 1.0) -> torch.Tensor:
+                  suppression_weight: float = 1.0, lost: torch.Tensor | None = None,
+                  lost_weight: float = 0.0) -> torch.Tensor:
     """Compressed (power 0.3) magnitude + complex MSE on 32 ms Hann frames (50 % overlap), minus
     ``snr_weight`` x the plain SNR in dB (capped at 40 dB).
 
@@ -43,6 +44,10 @@ def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float
     (speech removed) above those where it exceeds it (noise left): listeners, and DNSMOS SIG, punish
     missing speech more than a little residual noise, and a symmetric loss lets a mask trade one
     for the other freely.
+
+    ``lost`` (the input waveform) and ``lost_weight`` > 0 add that weight to the spectral error of
+    frames where the input is digital silence but the target is not (lost packets): about 2 % of the
+    training frames, too few for the concealment taps to matter to an unweighted loss.
 
     Both parts are streaming-safe: the spectral part is a sum over local frames, and the SNR is not
     scale-invariant (no optimal rescaling of the output, which would need the whole utterance).
@@ -58,8 +63,13 @@ def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float
     sm = (S.real.square() + S.imag.square() + 1e-4).sqrt()
     yc, sc = ym.pow(0.3), sm.pow(0.3)
     diff = yc - sc
-    magnitude = (diff.square() * torch.where(diff < 0, suppression_weight, 1.0)).mean()
-    spectral = magnitude + (Y / ym * yc - S / sm * sc).abs().square().mean()
+    weight = torch.where(diff < 0, suppression_weight, 1.0)
+    if lost is not None and lost_weight > 0:
+        X = torch.stft(lost, n, n // 2, window=win, return_complex=True, center=False)
+        gone = (X.abs().sum(-2, keepdim=True) == 0) & (S.abs().sum(-2, keepdim=True) > 0)
+        weight = weight * (1 + lost_weight * gone)
+    magnitude = (diff.square() * weight).mean()
+    spectral = magnitude + ((Y / ym * yc - S / sm * sc).abs().square() * weight).mean()
     snr = 10 * torch.log10(s.square().sum(-1) / ((s - y).square().sum(-1) + 1e-9) + 1e-9)
     return spectral - snr_weight * snr.clamp(max=40.0).mean()
 
@@ -115,7 +125,7 @@ def run(args: argparse.Namespace) -> None:
     babble = data.babble_pool(24, 6.0, args.seed + 1, speech)
     rirs16 = data.rir_pool(args.rooms, args.seed + 2)
     print(f"pools ready in {time.time() - t0:.1f}s: {len(speech)} utterances", file=log, flush=True)
-    recipe = Recipe(p_reverb=args.p_reverb, early_reflections_ms=args.early_ms)
+    recipe = Recipe(p_reverb=args.p_reverb, p_loss=args.p_loss, early_reflections_ms=args.early_ms)
     if args.denoise_only:
         recipe = Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0)
     degraders = {}
@@ -157,7 +167,7 @@ def run(args: argparse.Namespace) -> None:
                        Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0))
     val_noisy, val_target, _, _ = make_batch(val_deg, np.random.default_rng(12345), 16, 32000, device)
     def target_loss(y: torch.Tensor, s: torch.Tensor, rate: int) -> torch.Tensor:
-        return spectral_loss(y, s, rate, suppression_weight=args.suppression_weight)
+        return spectral_loss(y, s, rate, suppression_weight=args.suppression_weight, lost=noisy, lost_weight=args.lost_weight)
 
     t_train = time.time()
     for step in range(start_step, args.steps):
@@ -211,6 +221,7 @@ def run(args: argparse.Namespace) -> None:
                 },
                 "tasks": ["denoise", "dereverb", "declip", "plc", "tse", "aec"],
                 "suppression_weight": args.suppression_weight,
+                "lost_weight": args.lost_weight,
                 "init": init,
                 "device": str(device),
                 "wall_seconds": round(time.time() - t0, 1),
@@ -265,6 +276,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--val-every", type=int, default=100)
     p.add_argument("--init", default=None, help="start from these weights (recorded in the sidecar), not from scratch")
     p.add_argument("--suppression-weight", type=float, default=1.0, help="weight of speech removed vs noise left (loss)")
+    p.add_argument("--lost-weight", type=float, default=0.0, help="extra loss weight on lost-packet frames")
+    p.add_argument("--p-loss", type=float, default=Recipe.p_loss)
     p.add_argument("--p-reverb", type=float, default=Recipe.p_reverb)
     p.add_argument("--early-ms", type=float, default=Recipe.early_reflections_ms,
                    help="reverberant examples' target keeps this much of the RIR (0: the dry source)")
