@@ -42,6 +42,11 @@ class Recipe:
     level_db: tuple[float, float] = (-38.0, -18.0)
 
 
+DENOISE_ONLY = Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0)
+"""Noise on every example and nothing else: ``--denoise-only`` ablations and the training log's
+fixed validation batch."""
+
+
 @dataclass
 class Example:
     noisy: np.ndarray

@@ -20,13 +20,14 @@ import math
 import shlex
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from systems.seflow import checkpoint, data
-from systems.seflow.degrade import Degrader, Recipe
+from systems.seflow.degrade import DENOISE_ONLY, Degrader, Recipe
 from systems.seflow.model import SEFlowConfig, SEFlowNet
 from testsets.synthetic.speech import NATIVE_RATE
 
@@ -34,9 +35,25 @@ RATES = (8000, 16000, 24000, 48000)
 RATE_WEIGHTS = (0.1, 0.7, 0.1, 0.1)
 
 
+def loss_frames(x: torch.Tensor, rate: int) -> torch.Tensor:
+    """The loss's spectra: 32 ms Hann frames, 50 % overlap, no centre padding."""
+    n = int(0.032 * rate)
+    return torch.stft(x, n, n // 2, window=torch.hann_window(n, device=x.device), return_complex=True, center=False)
+
+
+def lost_frame_weight(noisy: torch.Tensor, target: torch.Tensor, rate: int, weight: float) -> torch.Tensor:
+    """1 + ``weight`` on loss frames where the input is digital silence but the target is not (lost
+    packets), 1 elsewhere; shape (batch, 1, frames), for ``spectral_loss(frame_weight=...)``.
+
+    Lost frames are about 2 % of the training frames, too few for the concealment taps to matter to
+    an unweighted loss. Computed once per batch: every exit's loss shares it."""
+    X, S = loss_frames(noisy, rate), loss_frames(target, rate)
+    gone = (X.abs().sum(-2, keepdim=True) == 0) & (S.abs().sum(-2, keepdim=True) > 0)
+    return 1 + weight * gone
+
+
 def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float = 0.05,
-                  suppression_weight: float = 1.0, lost: torch.Tensor | None = None,
-                  lost_weight: float = 0.0) -> torch.Tensor:
+                  suppression_weight: float = 1.0, frame_weight: torch.Tensor | None = None) -> torch.Tensor:
     """Compressed (power 0.3) magnitude + complex MSE on 32 ms Hann frames (50 % overlap), minus
     ``snr_weight`` x the plain SNR in dB (capped at 40 dB).
 
@@ -45,9 +62,8 @@ def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float
     missing speech more than a little residual noise, and a symmetric loss lets a mask trade one
     for the other freely.
 
-    ``lost`` (the input waveform) and ``lost_weight`` > 0 add that weight to the spectral error of
-    frames where the input is digital silence but the target is not (lost packets): about 2 % of the
-    training frames, too few for the concealment taps to matter to an unweighted loss.
+    ``frame_weight`` (broadcast over bins, e.g. ``lost_frame_weight``) scales each frame's spectral
+    error.
 
     Both parts are streaming-safe: the spectral part is a sum over local frames, and the SNR is not
     scale-invariant (no optimal rescaling of the output, which would need the whole utterance).
@@ -55,19 +71,14 @@ def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float
     digital silence of eSpeak pauses dominates the gradient and the model learns to mute everything;
     the SNR term (which counts suppressed speech as error) is what keeps the speech level up.
     """
-    n = int(0.032 * rate)
-    win = torch.hann_window(n, device=y.device)
-    Y = torch.stft(y, n, n // 2, window=win, return_complex=True, center=False)
-    S = torch.stft(s, n, n // 2, window=win, return_complex=True, center=False)
+    Y, S = loss_frames(y, rate), loss_frames(s, rate)
     ym = (Y.real.square() + Y.imag.square() + 1e-4).sqrt()
     sm = (S.real.square() + S.imag.square() + 1e-4).sqrt()
     yc, sc = ym.pow(0.3), sm.pow(0.3)
     diff = yc - sc
     weight = torch.where(diff < 0, suppression_weight, 1.0)
-    if lost is not None and lost_weight > 0:
-        X = torch.stft(lost, n, n // 2, window=win, return_complex=True, center=False)
-        gone = (X.abs().sum(-2, keepdim=True) == 0) & (S.abs().sum(-2, keepdim=True) > 0)
-        weight = weight * (1 + lost_weight * gone)
+    if frame_weight is not None:
+        weight = weight * frame_weight
     magnitude = (diff.square() * weight).mean()
     spectral = magnitude + ((Y / ym * yc - S / sm * sc).abs().square() * weight).mean()
     snr = 10 * torch.log10(s.square().sum(-1) / ((s - y).square().sum(-1) + 1e-9) + 1e-9)
@@ -127,7 +138,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"pools ready in {time.time() - t0:.1f}s: {len(speech)} utterances", file=log, flush=True)
     recipe = Recipe(p_reverb=args.p_reverb, p_loss=args.p_loss, early_reflections_ms=args.early_ms)
     if args.denoise_only:
-        recipe = Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0)
+        recipe = DENOISE_ONLY
     degraders = {}
     for rate in RATES:
         sp = [(v, data.at_rate(x, NATIVE_RATE, rate)) for v, x in speech]
@@ -163,12 +174,8 @@ def run(args: argparse.Namespace) -> None:
     command = "python -m systems.seflow.train " + " ".join(shlex.quote(a) for a in args.argv)
     # A fixed 16 kHz denoise-only batch: its SNR at the two ends of the grid is logged as training
     # goes, to catch over-suppression (SNR falling below the input's) early.
-    val_deg = Degrader(degraders[16000].speech, degraders[16000].babble, degraders[16000].rirs, 16000,
-                       Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0))
+    val_deg = Degrader(degraders[16000].speech, degraders[16000].babble, degraders[16000].rirs, 16000, DENOISE_ONLY)
     val_noisy, val_target, _, _ = make_batch(val_deg, np.random.default_rng(12345), 16, 32000, device)
-    def target_loss(y: torch.Tensor, s: torch.Tensor, rate: int) -> torch.Tensor:
-        return spectral_loss(y, s, rate, suppression_weight=args.suppression_weight, lost=noisy, lost_weight=args.lost_weight)
-
     t_train = time.time()
     for step in range(start_step, args.steps):
         last = step + 1 == args.steps or time.time() - t_train > budget
@@ -176,13 +183,16 @@ def run(args: argparse.Namespace) -> None:
         n = int(args.seconds * rate)
         noisy, target, far, enroll_list = make_batch(degraders[rate], rng, args.batch, n, device)
         far_feats, enroll_vec = _priors(noisy, far, enroll_list, rate)
+        frame_weight = lost_frame_weight(noisy, target, rate, args.lost_weight) if args.lost_weight > 0 else None
+        target_loss = partial(spectral_loss, s=target, rate=rate, suppression_weight=args.suppression_weight,
+                              frame_weight=frame_weight)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         net.train()
         full = _forward(net, noisy, rate, cfg.heads, (cfg.blocks, int(rng.integers(1, cfg.blocks))), far_feats, enroll_vec)
         teacher = full[cfg.blocks].detach()
-        loss_full = target_loss(full[cfg.blocks], target, rate)
-        loss = loss_full + 0.5 * target_loss(full[min(full)], target, rate) + 0.5 * distillation_loss(full[min(full)], teacher, rate)
+        loss_full = target_loss(full[cfg.blocks])
+        loss = loss_full + 0.5 * target_loss(full[min(full)]) + 0.5 * distillation_loss(full[min(full)], teacher, rate)
         # Sandwich rule, spread over steps for CPU budget: even steps the smallest width (with the
         # smallest depth), odd steps a random middle width at a random depth.
         if args.no_sandwich:
@@ -193,7 +203,7 @@ def run(args: argparse.Namespace) -> None:
             heads, exits = int(rng.integers(2, cfg.heads)), (int(rng.integers(1, cfg.blocks + 1)),)
         outs = _forward(net, noisy, rate, heads, exits, far_feats, enroll_vec) if exits else {}
         for y in outs.values():
-            loss = loss + 0.5 * target_loss(y, target, rate) + 0.5 * distillation_loss(y, teacher, rate)
+            loss = loss + 0.5 * target_loss(y) + 0.5 * distillation_loss(y, teacher, rate)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
