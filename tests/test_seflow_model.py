@@ -112,6 +112,7 @@ def test_streaming_equals_offline():
     net = _random_net()
     rate = 16000
     x = torch.randn(1, 37 * 160) * 0.1
+    x[:, 10 * 160 : 13 * 160] = 0.0  # lost packets: the concealment taps run in both paths
     with torch.no_grad():
         offline = enhance_tensor(net, x, rate, 3, 2)[3][0].numpy()
     stream = StreamingSEFlow(net, rate, 3, 2)
@@ -136,7 +137,8 @@ def test_concealment_tap_continues_a_bin_centre_partial_in_phase(rate):
     n = np.arange(40 * hop)
     x = torch.from_numpy((0.1 * np.sin(2 * np.pi * 1000.0 * n / rate + 0.3)).astype(np.float32))[None]
     spec = frontend.stft(x, rate)
-    filled = frontend.istft(frontend.apply_gains(spec, _fill_only_logits(spec.shape[1], 2), rate), rate, x.shape[-1])
+    every_frame = torch.ones(1, spec.shape[1], dtype=torch.bool)
+    filled = frontend.istft(frontend.apply_gains(spec, _fill_only_logits(spec.shape[1], 2), rate, every_frame), rate, x.shape[-1])
     settled = slice(4 * hop, None)
     torch.testing.assert_close(filled[:, settled], x[:, settled], atol=2e-3, rtol=0)
 
@@ -148,5 +150,24 @@ def test_concealment_tap_fills_a_lost_packet_from_the_past():
     lost[:, 10 * hop : 12 * hop] = 0.0  # one 20 ms packet
     spec = frontend.stft(lost, rate)
     logits = _fill_only_logits(spec.shape[1], 2)
-    out = frontend.istft(frontend.apply_gains(spec, logits, rate), rate, x.shape[-1])
+    out = frontend.istft(frontend.apply_gains(spec, logits, rate, frontend.lost_hops(lost, rate)), rate, x.shape[-1])
     torch.testing.assert_close(out[:, 10 * hop : 12 * hop], lost[:, 8 * hop : 10 * hop], atol=1e-4, rtol=5e-3)
+
+
+def test_concealment_taps_leave_received_hops_alone():
+    """Taps wide open change only the lost hops: a received hop is never mixed with a stale copy."""
+    rate, hop = 16000, 160
+    x = torch.randn(1, 30 * hop) * 0.1
+    x[:, 10 * hop : 12 * hop] = 0.0
+    x[:, 20 * hop : 21 * hop] = 0.0
+    spec = frontend.stft(x, rate)
+    logits = torch.zeros(1, spec.shape[1], frontend.N_OUTPUTS)
+    logits[..., frontend.N_FEATURES :] = 30.0
+    lost = frontend.lost_hops(x, rate)
+    assert lost[0].nonzero().flatten().tolist() == [10, 11, 20]
+    out = frontend.istft(frontend.apply_gains(spec, logits, rate, lost), rate, x.shape[-1])
+    received = torch.ones(x.shape[-1], dtype=torch.bool)
+    received[10 * hop : 12 * hop] = False
+    received[20 * hop : 21 * hop] = False
+    torch.testing.assert_close(out[:, received], x[:, received], atol=1e-5, rtol=0)
+    assert out[:, 10 * hop : 12 * hop].abs().max() > 0.05

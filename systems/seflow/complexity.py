@@ -31,7 +31,7 @@ def count_macs_per_second(net: SEFlowNet, blocks: int, heads: int) -> float:
     spec = torch.zeros(1, frames, frontend.frame_sizes(COUNT_RATE)[0] // 2 + 1, dtype=torch.complex64)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         logits = net(feats, blocks, heads)[blocks]
-        frontend.apply_gains(spec, logits, COUNT_RATE)
+        frontend.apply_gains(spec, logits, COUNT_RATE, torch.ones(1, frames, dtype=torch.bool))
     return counter.get_total_flops() / 2 * (100.0 / frames)
 
 

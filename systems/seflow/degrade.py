@@ -33,7 +33,9 @@ class Recipe:
     p_clip: float = 0.15
     clip_fraction: tuple[float, float] = (0.05, 0.5)
     """Clip level as a fraction of the signal's peak."""
-    p_loss: float = 0.15
+    p_loss: float = 0.3
+    """Raised from 0.15 for stage 3 (systems/seflow/README.md): at 0.15, lost hops were about 2 % of
+    the training audio, too few for the concealment taps to be worth learning."""
     loss_rate: tuple[float, float] = (0.05, 0.3)
     p_tse: float = 0.05
     sir_db: tuple[float, float] = (-3.0, 6.0)

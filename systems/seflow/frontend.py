@@ -37,12 +37,15 @@ FILL_TAPS = (2, 4)
 """Concealment taps: the input spectrum 2 and 4 hops (20 and 40 ms) back. Bins are 50 Hz apart and
 a hop is 10 ms, so two hops hold a whole number of periods of every bin centre: these copies
 continue stationary partials in phase. Weighted per band by the network, they are a learned
-repeat-the-last-packet, the one thing a gain alone cannot do (a lost packet is all zeros)."""
+repeat-the-last-packet, the one thing a gain alone cannot do (a lost packet is all zeros). They act
+only on lost hops (``lost_hops``): elsewhere a stale copy can only hurt, and gating them there
+leaves the lost frames as the taps' whole training signal."""
 N_OUTPUTS = N_FEATURES + len(FILL_TAPS) * N_BANDS
 """Head outputs per frame: band gains, fine-bin gains, then one band weight vector per fill tap."""
-FILL_OFFSET = 6.0
-"""Fill weights are ``sigmoid(logit - 6) - sigmoid(-6)``: exactly 0 at logit 0, so an untrained
-(zero) head is the identity, and a small slope there so taps open only where they help."""
+FILL_OFFSET = 2.0
+"""Fill weights are ``(sigmoid(logit - 2) - sigmoid(-2)) / (1 - sigmoid(-2))``: exactly 0 at logit 0,
+so an untrained (zero) head is the identity, and 1 as the logit grows. (An offset of 6 made the
+slope at 0 so flat that 133 CPU-minutes of training left the weights at 0.001 on lost frames.)"""
 _FILL_AT_ZERO = 1.0 / (1.0 + math.exp(FILL_OFFSET))
 MIN_RATE = 8000
 FLOOR = 1e-10
@@ -185,12 +188,28 @@ def noise_floor(feats: torch.Tensor, history: torch.Tensor | None = None) -> tup
     return floor, past[:, -keep:]
 
 
-def apply_gains(spec: torch.Tensor, logits: torch.Tensor, sample_rate: int, past: torch.Tensor | None = None) -> torch.Tensor:
+def lost_hops(audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """(batch, frames) bool: output block ``t``'s input samples are all exactly zero.
+
+    That is how a lost packet arrives (zero-filled, the PLC Challenge's convention and sebench's
+    PLC items); real recordings never hold a whole hop of exact zeros except digital silence,
+    where a tap copies what came before it at most 40 ms into the silence."""
+    _, hop = frame_sizes(sample_rate)
+    n = audio.shape[-1]
+    frames = -(-n // hop)
+    padded = torch.nn.functional.pad(audio, (0, frames * hop - n))
+    return (padded.reshape(*audio.shape[:-1], frames, hop) == 0).all(dim=-1)
+
+
+def apply_gains(
+    spec: torch.Tensor, logits: torch.Tensor, sample_rate: int, lost: torch.Tensor, past: torch.Tensor | None = None
+) -> torch.Tensor:
     """Turn (batch, frames, N_OUTPUTS) logits into per-bin gains and fill weights and apply them.
 
     Band logits are interpolated to bins; under 4 kHz the fine logits add a per-bin correction.
-    Each ``FILL_TAPS`` delay adds the spectrum that many frames back, weighted per band. ``past``
-    holds the ``max(FILL_TAPS)`` spectra before the first frame (streaming); zeros otherwise."""
+    On frames ``lost`` marks (``lost_hops``), each ``FILL_TAPS`` delay adds the spectrum that many
+    frames back, weighted per band. ``past`` holds the ``max(FILL_TAPS)`` spectra before the first
+    frame (streaming); zeros otherwise."""
     _, interp = band_matrices(sample_rate)
     to_bins = torch.from_numpy(interp).to(logits.device).T
     bin_logits = logits[..., :N_BANDS] @ to_bins
@@ -201,9 +220,11 @@ def apply_gains(spec: torch.Tensor, logits: torch.Tensor, sample_rate: int, past
     if past is None:
         past = spec.new_zeros(spec.shape[0], taps, spec.shape[2])
     history = torch.cat([past, spec], dim=1)
+    gate = lost[..., None].to(out.real.dtype)
     for i, delay in enumerate(FILL_TAPS):
         first = N_FEATURES + i * N_BANDS
-        weight = torch.sigmoid(logits[..., first : first + N_BANDS] @ to_bins - FILL_OFFSET) - _FILL_AT_ZERO
+        opened = torch.sigmoid(logits[..., first : first + N_BANDS] @ to_bins - FILL_OFFSET) - _FILL_AT_ZERO
+        weight = gate * opened / (1.0 - _FILL_AT_ZERO)
         out = out + weight * history[:, taps - delay : taps - delay + frames]
     return out
 

@@ -160,7 +160,8 @@ def enhance_tensor(
         enroll_vec = frontend.features(frontend.stft(enrollment, sample_rate), sample_rate).mean(dim=1)
     logits = net(feats, blocks, heads, far_feats, enroll_vec, exits)
     n = audio.shape[-1]
-    return {b: frontend.istft(frontend.apply_gains(spec, lg, sample_rate), sample_rate, n) for b, lg in logits.items()}
+    lost = frontend.lost_hops(audio, sample_rate)
+    return {b: frontend.istft(frontend.apply_gains(spec, lg, sample_rate, lost), sample_rate, n) for b, lg in logits.items()}
 
 
 def extract_subnetwork(net: SEFlowNet, blocks: int, heads: int) -> SEFlowNet:

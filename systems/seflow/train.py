@@ -8,8 +8,9 @@ One step (sandwich rule with in-place distillation):
    target and the (detached) teacher, half and half.
 
 Early exits share the output head, so one pass at a width yields every depth at that width.
-Losses are per-frame (compressed magnitude and compressed complex spectra on 20 ms and 40 ms
-frames): no utterance-level normalisation that a streaming model could not see. CPU by default,
+Losses are per-frame (compressed magnitude and compressed complex spectra on 32 ms frames, plus
+a plain SNR): no utterance-level normalisation that a streaming model could not see. Lost packets
+count by magnitude alone (``spectral_loss``). CPU by default,
 CUDA when present.
 """
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from systems.seflow import checkpoint, data
+from systems.seflow import checkpoint, data, frontend
 from systems.seflow.degrade import DENOISE_ONLY, Degrader, Recipe
 from systems.seflow.model import SEFlowConfig, SEFlowNet
 from testsets.synthetic.speech import NATIVE_RATE
@@ -41,19 +42,26 @@ def loss_frames(x: torch.Tensor, rate: int) -> torch.Tensor:
     return torch.stft(x, n, n // 2, window=torch.hann_window(n, device=x.device), return_complex=True, center=False)
 
 
-def lost_frame_weight(noisy: torch.Tensor, target: torch.Tensor, rate: int, weight: float) -> torch.Tensor:
-    """1 + ``weight`` on loss frames where the input is digital silence but the target is not (lost
-    packets), 1 elsewhere; shape (batch, 1, frames), for ``spectral_loss(frame_weight=...)``.
+def lost_samples(noisy: torch.Tensor, rate: int) -> torch.Tensor | None:
+    """(batch, samples) float, 1 on hops the input lost (``frontend.lost_hops``); None when the batch
+    lost nothing, so the common case pays for no extra STFTs. Computed once per batch: every exit's
+    loss shares it."""
+    hops = frontend.lost_hops(noisy, rate)
+    if not bool(hops.any()):
+        return None
+    hop = frontend.frame_sizes(rate)[1]
+    return hops.repeat_interleave(hop, dim=-1)[..., : noisy.shape[-1]].to(noisy.dtype)
 
-    Lost frames are about 2 % of the training frames, too few for the concealment taps to matter to
-    an unweighted loss. Computed once per batch: every exit's loss shares it."""
-    X, S = loss_frames(noisy, rate), loss_frames(target, rate)
-    gone = (X.abs().sum(-2, keepdim=True) == 0) & (S.abs().sum(-2, keepdim=True) > 0)
-    return 1 + weight * gone
+
+def _compressed(Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(magnitude with a 1e-2 floor, that magnitude ** 0.3)."""
+    m = (Y.real.square() + Y.imag.square() + 1e-4).sqrt()
+    return m, m.pow(0.3)
 
 
 def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float = 0.05,
-                  suppression_weight: float = 1.0, frame_weight: torch.Tensor | None = None) -> torch.Tensor:
+                  suppression_weight: float = 1.0, lost: torch.Tensor | None = None,
+                  lost_weight: float = 0.0) -> torch.Tensor:
     """Compressed (power 0.3) magnitude + complex MSE on 32 ms Hann frames (50 % overlap), minus
     ``snr_weight`` x the plain SNR in dB (capped at 40 dB).
 
@@ -62,8 +70,12 @@ def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float
     missing speech more than a little residual noise, and a symmetric loss lets a mask trade one
     for the other freely.
 
-    ``frame_weight`` (broadcast over bins, e.g. ``lost_frame_weight``) scales each frame's spectral
-    error.
+    ``lost`` (``lost_samples``) marks samples the input lost. Nothing in the input tells their
+    phase, so they count in the magnitude term only: the phase-sensitive terms (complex MSE, SNR)
+    see them zeroed in both signals. Otherwise those terms score any fill that is not in phase
+    (every real one) as worse than silence, and the concealment taps never open (they sat at 0.001
+    after 133 CPU-minutes of training with them). ``lost_weight`` adds the lost samples' magnitude
+    error that many times more, alone: without it a repeated packet and silence cost the same.
 
     Both parts are streaming-safe: the spectral part is a sum over local frames, and the SNR is not
     scale-invariant (no optimal rescaling of the output, which would need the whole utterance).
@@ -72,15 +84,19 @@ def spectral_loss(y: torch.Tensor, s: torch.Tensor, rate: int, snr_weight: float
     the SNR term (which counts suppressed speech as error) is what keeps the speech level up.
     """
     Y, S = loss_frames(y, rate), loss_frames(s, rate)
-    ym = (Y.real.square() + Y.imag.square() + 1e-4).sqrt()
-    sm = (S.real.square() + S.imag.square() + 1e-4).sqrt()
-    yc, sc = ym.pow(0.3), sm.pow(0.3)
+    (ym, yc), (sm, sc) = _compressed(Y), _compressed(S)
     diff = yc - sc
-    weight = torch.where(diff < 0, suppression_weight, 1.0)
-    if frame_weight is not None:
-        weight = weight * frame_weight
-    magnitude = (diff.square() * weight).mean()
-    spectral = magnitude + ((Y / ym * yc - S / sm * sc).abs().square() * weight).mean()
+    magnitude = (diff.square() * torch.where(diff < 0, suppression_weight, 1.0)).mean()
+    if lost is not None:
+        kept = 1.0 - lost
+        if lost_weight > 0:
+            _, gone_y = _compressed(loss_frames(y * lost, rate))
+            _, gone_s = _compressed(loss_frames(s * lost, rate))
+            magnitude = magnitude + lost_weight * (gone_y - gone_s).square().mean()
+        y, s = y * kept, s * kept
+        Y, S = loss_frames(y, rate), loss_frames(s, rate)
+        (ym, yc), (sm, sc) = _compressed(Y), _compressed(S)
+    spectral = magnitude + (Y / ym * yc - S / sm * sc).abs().square().mean()
     snr = 10 * torch.log10(s.square().sum(-1) / ((s - y).square().sum(-1) + 1e-9) + 1e-9)
     return spectral - snr_weight * snr.clamp(max=40.0).mean()
 
@@ -106,8 +122,6 @@ def make_batch(deg: Degrader, rng: np.random.Generator, batch: int, n: int, devi
 
 
 def _priors(noisy, far, enroll_list, rate):
-    from systems.seflow import frontend
-
     far_feats = None
     if far is not None:
         has = torch.tensor([bool(f.abs().sum() > 0) for f in far], device=noisy.device)
@@ -183,9 +197,8 @@ def run(args: argparse.Namespace) -> None:
         n = int(args.seconds * rate)
         noisy, target, far, enroll_list = make_batch(degraders[rate], rng, args.batch, n, device)
         far_feats, enroll_vec = _priors(noisy, far, enroll_list, rate)
-        frame_weight = lost_frame_weight(noisy, target, rate, args.lost_weight) if args.lost_weight > 0 else None
         target_loss = partial(spectral_loss, s=target, rate=rate, suppression_weight=args.suppression_weight,
-                              frame_weight=frame_weight)
+                              lost=lost_samples(noisy, rate), lost_weight=args.lost_weight)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         net.train()
@@ -256,13 +269,12 @@ def _validate(net: SEFlowNet, noisy: torch.Tensor, blocks: int, heads: int) -> t
 
 
 def _forward(net, noisy, rate, heads, exits, far_feats, enroll_vec):
-    from systems.seflow import frontend
-
     spec = frontend.stft(noisy, rate)
     feats = frontend.features(spec, rate)
     logits = net(feats, max(exits), heads, far_feats, enroll_vec, exits)
     n = noisy.shape[-1]
-    return {b: frontend.istft(frontend.apply_gains(spec, lg, rate), rate, n) for b, lg in logits.items()}
+    lost = frontend.lost_hops(noisy, rate)
+    return {b: frontend.istft(frontend.apply_gains(spec, lg, rate, lost), rate, n) for b, lg in logits.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -286,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--val-every", type=int, default=100)
     p.add_argument("--init", default=None, help="start from these weights (recorded in the sidecar), not from scratch")
     p.add_argument("--suppression-weight", type=float, default=1.0, help="weight of speech removed vs noise left (loss)")
-    p.add_argument("--lost-weight", type=float, default=0.0, help="extra loss weight on lost-packet frames")
+    p.add_argument("--lost-weight", type=float, default=4.0, help="lost samples' magnitude error counted this many times more")
     p.add_argument("--p-loss", type=float, default=Recipe.p_loss)
     p.add_argument("--p-reverb", type=float, default=Recipe.p_reverb)
     p.add_argument("--early-ms", type=float, default=Recipe.early_reflections_ms,
