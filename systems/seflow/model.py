@@ -152,12 +152,28 @@ def enhance_tensor(
     exits: tuple[int, ...] | None = None,
 ) -> dict[int, torch.Tensor]:
     """Waveforms (batch, samples) in, enhanced waveforms per exit out (same length)."""
-    spec = frontend.stft(audio, sample_rate)
-    feats = frontend.features(spec, sample_rate)
     far_feats = None if far_end is None else frontend.features(frontend.stft(far_end, sample_rate), sample_rate)
     enroll_vec = None
     if enrollment is not None:
         enroll_vec = frontend.features(frontend.stft(enrollment, sample_rate), sample_rate).mean(dim=1)
+    return enhance_with_priors(net, audio, sample_rate, blocks, heads, far_feats, enroll_vec, exits)
+
+
+def enhance_with_priors(
+    net: SEFlowNet,
+    audio: torch.Tensor,
+    sample_rate: int,
+    blocks: int,
+    heads: int,
+    far_feats: torch.Tensor | None = None,
+    enroll_vec: torch.Tensor | None = None,
+    exits: tuple[int, ...] | None = None,
+) -> dict[int, torch.Tensor]:
+    """``enhance_tensor`` with the priors already turned into features: a training batch mixes
+    examples with and without a far end or enrollment, so it builds them per example (zeros where
+    absent)."""
+    spec = frontend.stft(audio, sample_rate)
+    feats = frontend.features(spec, sample_rate)
     logits = net(feats, blocks, heads, far_feats, enroll_vec, exits)
     n = audio.shape[-1]
     lost = frontend.lost_hops(audio, sample_rate)

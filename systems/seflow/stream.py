@@ -42,7 +42,7 @@ class StreamingSEFlow:
         spec = frontend.spectrum(frame[:, None, :], self.rate)
         feats = frontend.features(spec, self.rate)
         logits, self.state = self.net.step(feats, self.blocks, self.heads, self.state)
-        lost = torch.tensor([[bool(torch.all(current == 0))]])
+        lost = frontend.lost_hops(current[None], self.rate)
         out = frontend.istft(frontend.apply_gains(spec, logits, self.rate, lost, self.past_spectra), self.rate, self.hop)
         self.past_spectra = torch.cat([self.past_spectra, spec], dim=1)[:, -self.past_spectra.shape[1] :]
         return out[0].numpy()

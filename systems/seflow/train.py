@@ -29,7 +29,7 @@ import torch
 
 from systems.seflow import checkpoint, data, frontend
 from systems.seflow.degrade import DENOISE_ONLY, Degrader, Recipe
-from systems.seflow.model import SEFlowConfig, SEFlowNet
+from systems.seflow.model import SEFlowConfig, SEFlowNet, enhance_with_priors
 from testsets.synthetic.speech import NATIVE_RATE
 
 RATES = (8000, 16000, 24000, 48000)
@@ -202,7 +202,8 @@ def run(args: argparse.Namespace) -> None:
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         net.train()
-        full = _forward(net, noisy, rate, cfg.heads, (cfg.blocks, int(rng.integers(1, cfg.blocks))), far_feats, enroll_vec)
+        full = enhance_with_priors(net, noisy, rate, cfg.blocks, cfg.heads, far_feats, enroll_vec,
+                                   (cfg.blocks, int(rng.integers(1, cfg.blocks))))
         teacher = full[cfg.blocks].detach()
         loss_full = target_loss(full[cfg.blocks])
         loss = loss_full + 0.5 * target_loss(full[min(full)]) + 0.5 * distillation_loss(full[min(full)], teacher, rate)
@@ -214,7 +215,7 @@ def run(args: argparse.Namespace) -> None:
             heads, exits = 1, (1, int(rng.integers(2, cfg.blocks + 1)))
         else:
             heads, exits = int(rng.integers(2, cfg.heads)), (int(rng.integers(1, cfg.blocks + 1)),)
-        outs = _forward(net, noisy, rate, heads, exits, far_feats, enroll_vec) if exits else {}
+        outs = enhance_with_priors(net, noisy, rate, max(exits), heads, far_feats, enroll_vec, exits) if exits else {}
         for y in outs.values():
             loss = loss + 0.5 * target_loss(y) + 0.5 * distillation_loss(y, teacher, rate)
         opt.zero_grad(set_to_none=True)
@@ -263,18 +264,9 @@ def _snr_db(s: torch.Tensor, y: torch.Tensor) -> float:
 @torch.no_grad()
 def _validate(net: SEFlowNet, noisy: torch.Tensor, blocks: int, heads: int) -> torch.Tensor:
     net.eval()
-    out = _forward(net, noisy, 16000, heads, (blocks,), None, None)[blocks]
+    out = enhance_with_priors(net, noisy, 16000, blocks, heads)[blocks]
     net.train()
     return out
-
-
-def _forward(net, noisy, rate, heads, exits, far_feats, enroll_vec):
-    spec = frontend.stft(noisy, rate)
-    feats = frontend.features(spec, rate)
-    logits = net(feats, max(exits), heads, far_feats, enroll_vec, exits)
-    n = noisy.shape[-1]
-    lost = frontend.lost_hops(noisy, rate)
-    return {b: frontend.istft(frontend.apply_gains(spec, lg, rate, lost), rate, n) for b, lg in logits.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
