@@ -143,14 +143,51 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         spec = parse_spec(text)
         testset = TESTSETS.get(spec.name)(**spec.config)
         problems = testset.prepare()
-        counts = Counter((item.subset, item.task) for item in testset.items())
+        items = list(testset.items())
+        counts = Counter((item.subset, item.task) for item in items)
         print(f"{spec.label or spec.name}: {sum(counts.values())} items")
         for (subset, task), n in sorted(counts.items()):
             print(f"  {subset:20s} {task:20s} {n}")
         for problem in problems:
             print(f"  problem: {problem}", file=sys.stderr)
+        print_warning_table(testset.warnings())
+        for line in unmet_needs_report(items):
+            print(f"  note: {line}")
         status |= bool(problems)
     return status
+
+
+def print_warning_table(warnings: Sequence) -> None:
+    """``prepare``'s file warnings (``bench.testset.FileWarning``) as an aligned table."""
+    if not warnings:
+        return
+    rows = [("item", "warning", "files")] + [(w.item_id, w.problem, w.files) for w in warnings]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    print(f"  {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:")
+    for row in rows:
+        print(f"    {row[0]:{widths[0]}s}  {row[1]:{widths[1]}s}  {row[2]}")
+
+
+def unmet_needs_report(items: Sequence) -> list[str]:
+    """Which registered systems will be unsupported on which items because an item lacks a field
+    they need (a loss trace for the PLC baselines), so the ``-`` cells are no surprise."""
+    from bench.item import supports
+    from bench.system import SYSTEMS
+
+    missing: dict[tuple[str, str], list[str]] = {}
+    for name in SYSTEMS.names():
+        try:
+            cls = SYSTEMS.get(name)
+        except Exception:  # an optional dependency missing: that system cannot run anyway
+            continue
+        for need in sorted(cls.needs):
+            lacking = [item for item in items if supports(cls.tasks, item.task) and getattr(item, need) is None]
+            if lacking:
+                tasks = ", ".join(sorted({item.task for item in lacking}))
+                missing.setdefault((need, f"{len(lacking)} {tasks} item{'s' if len(lacking) != 1 else ''}"), []).append(name)
+    hints = {"loss_trace": "give one with loss_trace / trace_root, or derive_trace=zeros"}
+    return [f"{where} without {need}: {', '.join(names)} will be marked unsupported there (-)"
+            + (f"; {hints[need]}" if need in hints else "") for (need, where), names in missing.items()]
 
 
 TRAINERS = {"seflow": "systems.seflow.train"}

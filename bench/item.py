@@ -20,6 +20,26 @@ NEAREND_SINGLE_TALK = "nearend_single_talk"
 DOUBLE_TALK = "double_talk"
 TALK_TYPES = (FAREND_SINGLE_TALK, NEAREND_SINGLE_TALK, DOUBLE_TALK)
 
+TASK_ALIASES = {
+    "ns": DENOISE, "noisesuppression": DENOISE, "denoising": DENOISE, "speechenhancement": DENOISE,
+    "dereverberation": DEREVERB, "declipping": DECLIP,
+    "packetlossconcealment": PLC, "targetspeakerextraction": TSE,
+    "echocancellation": AEC, "acousticechocancellation": AEC,
+    "speechseparation": SEPARATION, "ss": SEPARATION,
+    **{task: task for task in TASKS},
+}
+"""Spellings data sets and papers use for the tasks, lower-cased without ``_``, ``-`` or spaces."""
+
+TALK_TYPE_ALIASES = {
+    # sebench's names and the AEC Challenge's scenario names (file names, meta.csv)
+    "farendsingletalk": FAREND_SINGLE_TALK, "nearendsingletalk": NEAREND_SINGLE_TALK, "doubletalk": DOUBLE_TALK,
+    # AECMOS's scenario codes
+    "st": FAREND_SINGLE_TALK, "fest": FAREND_SINGLE_TALK, "nst": NEAREND_SINGLE_TALK, "nest": NEAREND_SINGLE_TALK,
+    "dt": DOUBLE_TALK,
+}
+"""Official spellings of the talk types, compared as ``TASK_ALIASES`` are; a ``_with_movement``
+suffix (AEC Challenge) is dropped first."""
+
 PACKET_SECONDS = 0.02
 """Loss traces hold one 0/1 flag per 20 ms packet (PLC Challenge convention); 1 means lost."""
 
@@ -31,6 +51,26 @@ def task_parts(task: str) -> frozenset[str]:
     if not parts or unknown:
         raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(TASKS)} (combine with '+')")
     return parts
+
+
+def _spelling(text: str) -> str:
+    """The comparison key of a spelling: lower case, without ``_``, ``-`` or white space."""
+    return "".join(str(text).lower().replace("-", " ").replace("_", " ").split())
+
+
+def normalize_task(task: str) -> str:
+    """A task as a data set writes it (``AEC``, ``Denoise+Dereverb``, ``noise_suppression``) in
+    sebench's own names; unknown parts are left for ``task_parts`` to reject with the list of tasks."""
+    parts = [part.strip() for part in str(task).split("+")]
+    return "+".join(TASK_ALIASES.get(_spelling(part), part) for part in parts)
+
+
+def normalize_talk_type(talk_type: str) -> str:
+    """An AEC talk type in any official spelling (``doubletalk``, ``farend_singletalk_with_movement``,
+    ``Double-Talk``, AECMOS's ``dt``) as one of ``TALK_TYPES``; unknown values are returned as
+    written, so ``Item`` rejects them with the list of known ones."""
+    text = str(talk_type).strip()
+    return TALK_TYPE_ALIASES.get(_spelling(text).removesuffix("withmovement"), text)
 
 
 def supports(system_tasks: frozenset[str], item_task: str) -> bool:

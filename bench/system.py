@@ -42,6 +42,9 @@ class EnhanceInput:
     loss_trace: tuple[int, ...] | None = None
     reference: np.ndarray | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    item_files: Mapping[str, Path] = field(default_factory=dict)
+    """Paths of the item's own files (input, reference, enrollment, far_end), given only to systems
+    that declare ``reads_item_files`` (the ``folder`` system, which must never return one of them)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,11 @@ class System(ABC):
     """False for systems whose output is cheaper to recompute than to cache (folders of outputs)."""
     may_be_silent: ClassVar[bool] = False
     """Silent output is a failure unless the system declares it (the ``silence`` sanity row)."""
+    reads_item_files: ClassVar[bool] = False
+    """True for systems that look outputs up on disk and must refuse the item's own files."""
+    needs: ClassVar[frozenset[str]] = frozenset()
+    """Item fields the system cannot work without (``loss_trace`` for trace-driven concealment):
+    an item lacking one is unsupported up front, shown as ``-`` like a task the system does not do."""
 
     def __init__(self, **config: Any) -> None:
         self.config: dict[str, Any] = dict(config)
@@ -122,6 +130,10 @@ class System(ABC):
             shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
             raise ConfigError(f"system {self.name!r} has no variant {', '.join(unknown) or selector!r}; variants: {shown}")
         return chosen
+
+    def unmet_needs(self, item: Any) -> list[str]:
+        """The declared ``needs`` this item (a ``bench.item.Item``) lacks, in sorted order."""
+        return sorted(need for need in self.needs if getattr(item, need, None) is None)
 
     def load(self) -> None:
         """Load weights. Called once per worker before the first item."""

@@ -11,21 +11,37 @@ Where an output is looked for, in this order (first existing file wins), under `
 3. with each extension (the input's own, then ``.wav``, ``.flac``).
 
 Template fields: ``{id}`` (item id, may contain ``/``), ``{stem}`` and ``{name}`` (the input file's
-stem and name), ``{subset}`` (the item's subset), and any key of the item's meta (``{fileid}`` for DNS).
-The SEFlow demo's f-1-1 outputs, for example, are ``layout={subset}/f-1-1/{stem}``.
+stem and name), ``{dir}`` and ``{parent}`` (the names of the folder holding the input file and of the
+folder above it), ``{subset}`` (the item's subset), and any key of the item's meta (``{fileid}`` for
+DNS; a manifest's extra columns). Examples:
+
+* SEFlow demo, ``<subset>/f-1-1/<stem>.flac``: ``layout={subset}/f-1-1/{stem}``;
+* per-item folders, ``7/mixture.wav`` beside ``7/tselm_l.wav``: ``layout={dir}/tselm_l``;
+* one folder per kind, ``librimix/mixture/x.wav`` and ``librimix/ours/x.wav``: ``layout={parent}/ours/{stem}``.
+
+A candidate that is one of the item's own files (its input, reference, enrollment or far end, after
+following symlinks) is never used: a folder root that is the data root would otherwise find the
+input under the default ``{id}`` layout and score ``unprocessed`` under another name. When such a file
+is the only match the item fails with an error saying so.
+
+The file that was scored is recorded per item (its path relative to ``root`` and its sha256, see
+``published_file``), and its audio is returned at the rate it was saved at, fitted to the input's
+duration at that rate (no resampling here: each metric resamples once, to its own rate).
 """
 
 from __future__ import annotations
 
+import os
 import string
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.audio import fit_length, load_audio, resample
+from bench.audio import file_sha256, fit_length, load_audio, resample
 from bench.errors import BadOutputError, ConfigError
-from bench.item import TASKS, task_parts
+from bench.item import TASKS, normalize_task, task_parts
 from bench.system import DEFAULT_VARIANT, EnhanceInput, System, register_system
 from testsets._config import as_float, as_list, reject_unknown
 from testsets._paths import expand_root, resolve_inside
@@ -45,6 +61,28 @@ class MissingOutputError(BadOutputError):
     """The folder has no file for this item; recorded as that item's failure."""
 
 
+class RefusedOutputError(BadOutputError):
+    """The only file the layout finds is one of the item's own (its input, say), never an output."""
+
+
+@dataclass(frozen=True)
+class PublishedOutput:
+    """A published file as scored: audio at the file's own rate (fitted to the input's duration) and
+    where it came from, for the results store."""
+
+    audio: np.ndarray
+    sample_rate: int
+    relative_path: str
+    sha256: str
+
+    def provenance(self) -> dict[str, str]:
+        return {"published_file": self.relative_path, "published_sha256": self.sha256}
+
+
+def _real(path: Path) -> str:
+    return os.path.realpath(path)
+
+
 @register_system("folder")
 class FolderSystem(System):
     """A folder of enhanced files named like the inputs (published outputs), at any sample rate."""
@@ -52,7 +90,8 @@ class FolderSystem(System):
     tasks = frozenset(TASKS)
     sample_rate = None
     cache_outputs = False
-    version = "1"
+    reads_item_files = True
+    version = "2"
     license = "outputs' own"
     KEYS = {"root", "layout", "suffix", "ext", "length_tolerance", "tasks"}
 
@@ -73,7 +112,7 @@ class FolderSystem(System):
         if "tasks" in config:
             chosen = as_list(config["tasks"], "tasks")
             try:
-                self.tasks = frozenset().union(*(task_parts(t) for t in chosen)) if chosen else frozenset()
+                self.tasks = frozenset().union(*(task_parts(normalize_task(t)) for t in chosen)) if chosen else frozenset()
             except ValueError as exc:
                 raise ConfigError(f"folder: {exc}") from None
             if not self.tasks:
@@ -83,7 +122,8 @@ class FolderSystem(System):
     def fields(inputs: EnhanceInput) -> dict[str, Any]:
         source = Path(inputs.source)
         fields: dict[str, Any] = {str(k): v for k, v in inputs.meta.items()}
-        fields.update(id=inputs.item_id, stem=source.stem, name=source.name, subset=inputs.subset)
+        fields.update(id=inputs.item_id, stem=source.stem, name=source.name, subset=inputs.subset,
+                      dir=source.parent.name, parent=source.parent.parent.name)
         return fields
 
     def candidates(self, inputs: EnhanceInput) -> list[Path]:
@@ -106,20 +146,38 @@ class FolderSystem(System):
         return list(dict.fromkeys(found))
 
     def find_output(self, inputs: EnhanceInput) -> Path:
+        """The first existing candidate that is not one of the item's own files."""
         tried = self.candidates(inputs)
+        own = {_real(Path(path)): name for name, path in inputs.item_files.items() if path is not None}
+        own.setdefault(_real(Path(inputs.source)), "input")
+        refused: list[tuple[Path, str]] = []
         for path in tried:
             if path.is_file():
+                if _real(path) in own:
+                    refused.append((path, own[_real(path)]))
+                    continue
                 return path
+        if refused:
+            path, field_name = refused[0]
+            raise RefusedOutputError(
+                f"folder {self.root}: for item {inputs.item_id} the layout finds only {path.relative_to(self.root)}, "
+                f"which is the item's own {field_name.replace('_', '-')} file, not an output (is the folder root the "
+                "data root?); set 'layout' to where the outputs are, e.g. layout={dir}/<output name>")
         shown = ", ".join(str(p.relative_to(self.root)) for p in tried[:6]) + (" ..." if len(tried) > 6 else "")
         raise MissingOutputError(f"no output for item {inputs.item_id} in {self.root} (tried {shown})")
 
-    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+    def published_file(self, inputs: EnhanceInput) -> PublishedOutput:
+        """The item's published output at its own rate, checked against the input's duration."""
         path = self.find_output(inputs)
         audio, rate = load_audio(path)
-        audio = resample(audio, rate, inputs.sample_rate)
-        mismatch = abs(len(audio) - len(inputs.audio)) / inputs.sample_rate
+        expected = round(len(inputs.audio) * rate / inputs.sample_rate)
+        mismatch = abs(len(audio) - expected) / rate
         if mismatch > self.length_tolerance:
-            raise BadOutputError(f"{path} lasts {len(audio) / inputs.sample_rate:.2f} s but the input lasts "
+            raise BadOutputError(f"{path} lasts {len(audio) / rate:.2f} s but the input lasts "
                                  f"{len(inputs.audio) / inputs.sample_rate:.2f} s (tolerance {self.length_tolerance:g} s): "
                                  "probably not this item's output")
-        return fit_length(audio, len(inputs.audio))
+        return PublishedOutput(fit_length(audio, expected), rate, path.relative_to(self.root).as_posix(), file_sha256(path))
+
+    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+        published = self.published_file(inputs)
+        return fit_length(resample(published.audio, published.sample_rate, inputs.sample_rate), len(inputs.audio))

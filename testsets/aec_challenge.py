@@ -13,7 +13,8 @@ These have no clean reference. The synthetic set (``nearend_mic_signal/nearend_m
 ``farend_speech/farend_speech_fileid_N.wav``, ``nearend_speech/nearend_speech_fileid_N.wav``,
 ``meta.csv``) has the near-end speech as reference and meta.csv's columns in meta. Its file names
 do not say the talk type, so synthetic items carry one only where meta.csv has a ``talk_type``
-column (values as in ``bench.item.TALK_TYPES``); otherwise it is left unset rather than guessed.
+column (any spelling ``bench.item.normalize_talk_type`` knows: ``doubletalk``, ``double_talk``, ``DT``...);
+otherwise it is left unset rather than guessed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from bench.errors import ConfigError
-from bench.item import AEC, DOUBLE_TALK, FAREND_SINGLE_TALK, NEAREND_SINGLE_TALK, Item
+from bench.item import AEC, DOUBLE_TALK, FAREND_SINGLE_TALK, NEAREND_SINGLE_TALK, Item, normalize_talk_type
 from bench.testset import TestSet, register_testset
 from testsets._config import as_int, as_list, numeric, reject_unknown
 from testsets._paths import expand_root
@@ -87,9 +88,14 @@ class AECChallenge(TestSet):
                 if not far_end.is_file():
                     raise ConfigError(f"aec-challenge: {mic} has no far-end signal {far_end}")
                 meta = {"fileid": fileid, **meta_rows.get(fileid, {})}
-                yield Item(id=f"{subset}/fileid_{fileid}", task=AEC, subset=subset, input=mic, far_end=far_end,
-                           reference=near if near.is_file() else None, talk_type=meta.pop("talk_type", None),
-                           sample_rate=self.sample_rate, meta=meta)
+                talk_type = meta.pop("talk_type", None)
+                try:
+                    yield Item(id=f"{subset}/fileid_{fileid}", task=AEC, subset=subset, input=mic, far_end=far_end,
+                               reference=near if near.is_file() else None,
+                               talk_type=None if talk_type is None else normalize_talk_type(str(talk_type)),
+                               sample_rate=self.sample_rate, meta=meta)
+                except ValueError as exc:
+                    raise ConfigError(f"aec-challenge: {base / 'meta.csv'}, fileid {fileid}: {exc}") from None
 
     def _real(self) -> Iterable[Item]:
         for mic in sorted(self.root.rglob("*_mic.wav")):

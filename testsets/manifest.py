@@ -4,6 +4,13 @@ Known columns fill the Item: ``input`` (required), ``id``, ``reference``, ``enro
 ``far_end``, ``transcript``, ``task``, ``talk_type``, ``loss_trace`` (a trace file, or flags written
 inline such as ``0 1 1 0``), ``sample_rate``. Every other column goes into ``meta`` (numbers parsed).
 ``rename`` maps a file's own column names onto these (``rename=mixture:input|target_ref:reference``).
+``task`` and ``talk_type`` accept any case and the data sets' own spellings (``AEC``,
+``doubletalk``, ``farend_singletalk_with_movement``; see ``bench.item``).
+
+Loss traces: a ``loss_trace`` file is resolved inside ``trace_root`` (default: ``root``), so traces
+can live outside a read-only data tree. ``derive_trace=zeros`` gives every PLC row without a
+``loss_trace`` one derived from its input (packets of ``packet_ms``, default 20, whose samples are
+all zero; see ``testsets.plc_challenge.derive_zero_trace``).
 
 Every path is resolved inside the data ``root`` (default: the manifest's folder); ``..`` escapes and
 absolute paths elsewhere are refused, so a manifest cannot make the harness read arbitrary files.
@@ -20,11 +27,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from bench.errors import ConfigError
-from bench.item import DENOISE, Item, task_parts
+from bench.item import DENOISE, PLC, Item, normalize_talk_type, normalize_task, task_parts
 from bench.testset import TestSet, register_testset
 from testsets._config import as_int, as_mapping, numeric, reject_unknown
 from testsets._paths import expand_file, expand_root, resolve_inside
-from testsets.plc_challenge import read_loss_trace
+from testsets.plc_challenge import derive_options, derive_zero_trace, read_loss_trace
 
 PATH_COLUMNS = ("input", "reference", "enrollment", "far_end")
 ITEM_COLUMNS = {"id", *PATH_COLUMNS, "transcript", "task", "talk_type", "loss_trace", "sample_rate", "subset"}
@@ -64,8 +71,8 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 class Manifest(TestSet):
     """A CSV/TSV/JSONL manifest (input, reference, enrollment, far_end, transcript, task, ...)."""
 
-    version = "1"
-    KEYS = {"path", "root", "task", "subset", "rename", "sample_rate"}
+    version = "2"
+    KEYS = {"path", "root", "task", "subset", "rename", "sample_rate", "trace_root", "derive_trace", "packet_ms"}
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
@@ -74,7 +81,13 @@ class Manifest(TestSet):
             raise ConfigError("manifest: 'path' is required (the .csv, .tsv or .jsonl file)")
         self.path = expand_file(config["path"], "manifest").resolve()
         self.root = expand_root(config["root"], "manifest") if config.get("root") else self.path.parent
-        self.task = str(config.get("task", DENOISE))
+        self.task = normalize_task(str(config.get("task", DENOISE)))
+        try:
+            task_parts(self.task)
+        except ValueError as exc:
+            raise ConfigError(f"manifest: {exc}") from None
+        self.trace_root = expand_root(config["trace_root"], "manifest trace_root") if config.get("trace_root") else self.root
+        self.derive, self.packet_seconds = derive_options(config, "manifest")
         self.subset = str(config.get("subset", self.path.stem))
         self.rename = as_mapping(config.get("rename"), "rename")
         self.sample_rate = as_int(config["sample_rate"], "sample_rate") if "sample_rate" in config else None
@@ -103,25 +116,32 @@ class Manifest(TestSet):
         item_id = str(row["id"]) if "id" in row else paths["input"].relative_to(self.root.resolve()).with_suffix("").as_posix()
         if "id" not in row and shared_input and "reference" in paths:
             item_id = f"{item_id}:{paths['reference'].stem}"
-        loss_trace = None
-        if "loss_trace" in row:
-            value = row["loss_trace"]
-            if isinstance(value, list):
-                loss_trace = tuple(int(v) for v in value)
-            elif str(value).strip().endswith(".txt"):
-                loss_trace = read_loss_trace(resolve_inside(self.root, str(value), source=where))
-            else:
-                loss_trace = tuple(int(v) for v in str(value).replace(",", " ").split())
-        task = str(row.get("task", self.task))
+        task = normalize_task(str(row.get("task", self.task)))
+        meta = {k: numeric(v) if isinstance(v, str) else v for k, v in row.items() if k not in ITEM_COLUMNS}
         try:
-            task_parts(task)
+            loss_trace = self._loss_trace(row, where)
+            if loss_trace is None and self.derive and PLC in task_parts(task):
+                loss_trace = derive_zero_trace(paths["input"], self.packet_seconds)
+                meta["trace_derived"] = f"zeros/{self.packet_seconds * 1000:g}ms"
             return Item(
                 id=item_id, task=task, subset=str(row.get("subset", self.subset)), input=paths["input"],
                 reference=paths.get("reference"), enrollment=paths.get("enrollment"), far_end=paths.get("far_end"),
                 loss_trace=loss_trace, transcript=str(row["transcript"]) if "transcript" in row else None,
-                talk_type=row.get("talk_type"),
+                talk_type=normalize_talk_type(row["talk_type"]) if "talk_type" in row else None,
                 sample_rate=as_int(row["sample_rate"], "sample_rate") if "sample_rate" in row else self.sample_rate,
-                meta={k: numeric(v) if isinstance(v, str) else v for k, v in row.items() if k not in ITEM_COLUMNS},
+                meta=meta,
             )
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+
+    def _loss_trace(self, row: dict[str, Any], where: str) -> tuple[int, ...] | None:
+        """Flags written inline (a JSON list, or ``0 1 1 0``), or a trace file inside ``trace_root``."""
+        if "loss_trace" not in row:
+            return None
+        value = row["loss_trace"]
+        if isinstance(value, list):
+            return tuple(int(v) for v in value)
+        text = str(value).strip()
+        if text.replace(",", " ").replace(" ", "").isdigit():
+            return tuple(int(v) for v in text.replace(",", " ").split())
+        return read_loss_trace(resolve_inside(self.trace_root, text, source=f"{where} (loss_trace, trace_root)"))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from bench.errors import ConfigError
-from bench.item import DECLIP, DENOISE, DEREVERB, PLC, Item, task_parts
+from bench.item import DECLIP, DENOISE, DEREVERB, PLC, Item, normalize_task, task_parts
 from bench.testset import TestSet, register_testset
 from testsets._config import as_int, as_list, as_mapping, reject_unknown
 from testsets._paths import expand_root
@@ -62,7 +62,8 @@ class PairsFolder(TestSet):
         self.only = as_list(config.get("subset"), "subset")
         task = config.get("task")
         self.task_map = as_mapping(task, "task") if task is not None and (isinstance(task, dict) or ":" in str(task)) else {}
-        self.task = None if self.task_map or task is None else str(task)
+        self.task_map = {subset: normalize_task(value) for subset, value in self.task_map.items()}
+        self.task = None if self.task_map or task is None else normalize_task(str(task))
         for value in ([self.task] if self.task else []) + list(self.task_map.values()):
             try:
                 task_parts(value)

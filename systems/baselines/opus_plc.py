@@ -42,6 +42,7 @@ class OpusPLC(System):
     ``audio``), passed to the Opus encoder."""
 
     tasks = frozenset({PLC})
+    needs = frozenset({"loss_trace"})
     sample_rate = 16000
     version = installed_version("opuslib")
     license = "BSD-3-Clause (libopus, opuslib)"

@@ -60,6 +60,7 @@ class ZeroFill(System):
     """Lost packets become silence: the floor a concealment has to beat."""
 
     tasks = frozenset({PLC})
+    needs = frozenset({"loss_trace"})
     sample_rate = None
     version = "1"
     license = "Apache-2.0"
@@ -81,6 +82,7 @@ class RepeatLast(System):
     """
 
     tasks = frozenset({PLC})
+    needs = frozenset({"loss_trace"})
     sample_rate = None
     version = "1"
     license = "Apache-2.0"

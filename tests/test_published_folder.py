@@ -1,0 +1,69 @@
+"""Issue 18, ``folder`` side: per-item-folder layouts, refusing the item's own files, and the
+published file behind each score, on small real-like demo layouts (generated audio)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bench.audio import file_sha256
+from bench.pipeline import build_input
+from systems.folder import FolderSystem, RefusedOutputError
+from testsets.manifest import Manifest
+from tests.loaders_support import noise, tone
+
+
+def per_item_demo(root: Path, count: int = 2) -> Path:
+    """A TSE demo page laid out one folder per item (LLaSE-G1 style): N/{mixture,enrollment,target,tselm_l}.wav."""
+    for n in range(1, count + 1):
+        noise(root / str(n) / "mixture.wav", seconds=0.5, seed=n)
+        tone(root / str(n) / "enrollment.wav", seconds=0.3, freq=200 + n)
+        tone(root / str(n) / "target.wav", seconds=0.5, freq=300 + n)
+        tone(root / str(n) / "tselm_l.wav", seconds=0.5, freq=400 + n)
+    rows = "".join(f"{n}/mixture.wav,{n}/target.wav,{n}/enrollment.wav\n" for n in range(1, count + 1))
+    (root / "items.csv").write_text("input,reference,enrollment\n" + rows)
+    return root
+
+
+def test_per_item_folders_the_default_layout_refuses_the_input_and_dir_finds_the_output(tmp_path: Path) -> None:
+    root = per_item_demo(tmp_path / "demo")
+    first, second = Manifest(path=str(root / "items.csv"), task="TSE").items()
+    assert first.id == "1/mixture"  # no id column: the id is the input's path, which the default layout finds
+    system = FolderSystem(root=str(root))
+    with pytest.raises(RefusedOutputError, match=r"the layout finds only 1/mixture.wav, which is the item's own "
+                                                 r"input file, not an output.*layout=\{dir\}/<output name>"):
+        system.published_file(build_input(system, first)[0])
+    published = FolderSystem(root=str(root), layout="{dir}/tselm_l").published_file(build_input(system, second)[0])
+    assert published.relative_path == "2/tselm_l.wav" and published.sha256 == file_sha256(root / "2" / "tselm_l.wav")
+    np.testing.assert_array_equal(published.audio, sf.read(root / "2" / "tselm_l.wav", dtype="float32")[0])
+
+
+def test_refusal_follows_symlinks_and_a_later_candidate_still_wins(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    noise(data / "noisy" / "a.wav", seconds=0.5)
+    tone(data / "noisy" / "a_proc.wav", seconds=0.5)  # outputs written beside the inputs, MaskSR style
+    (data / "m.csv").write_text("input\nnoisy/a.wav\n")
+    (item,) = Manifest(path=str(data / "m.csv")).items()
+    system = FolderSystem(root=str(data))  # layout {id}: noisy/a.wav (refused), then noisy/a_proc.wav
+    assert system.published_file(build_input(system, item)[0]).relative_path == "noisy/a_proc.wav"
+    linked = tmp_path / "linked"
+    (linked / "noisy").mkdir(parents=True)
+    (linked / "noisy" / "a.wav").symlink_to(data / "noisy" / "a.wav")
+    with pytest.raises(RefusedOutputError, match="own input file"):
+        FolderSystem(root=str(linked)).published_file(build_input(system, item)[0])
+
+
+def test_parent_field_for_one_folder_per_kind(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    noise(root / "librimix" / "mixture" / "x.wav", seconds=0.5)
+    tone(root / "librimix" / "target" / "x_s1.wav", seconds=0.5)
+    tone(root / "librimix" / "ours" / "x_s1.wav", seconds=0.5, freq=500)
+    (root / "m.csv").write_text("id,input,reference\nx_s1,librimix/mixture/x.wav,librimix/target/x_s1.wav\n")
+    (item,) = Manifest(path=str(root / "m.csv"), task="tse").items()
+    system = FolderSystem(root=str(root), layout="{parent}/ours/{id}")
+    inputs = build_input(system, item)[0]
+    assert system.fields(inputs)["dir"] == "mixture" and system.fields(inputs)["parent"] == "librimix"
+    assert system.published_file(inputs).relative_path == "librimix/ours/x_s1.wav"
