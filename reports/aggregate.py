@@ -9,6 +9,7 @@ items failed), so a renderer never has to go back to the item rows.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pandas as pd
 from bench.errors import ConfigError
 from bench.metric import Column
 from bench.store import ResultStore
+from reports.order import item_ranks, sort_rows, system_order
 from reports.stats import CONFIDENCE, RESAMPLES, bootstrap_mean_ci, bootstrap_ratio_ci, cell_rng, ratio
 
 OK, UNSUPPORTED, FAILED, NOT_APPLICABLE = "ok", "unsupported", "failed", "n/a"
@@ -47,6 +49,7 @@ class RunData:
     scores: pd.DataFrame
     outputs: pd.DataFrame
     metric_versions: dict[str, str] = field(default_factory=dict)
+    _item_order: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def seed(self) -> int:
@@ -56,32 +59,36 @@ class RunData:
     def visible_columns(self) -> list[Column]:
         return [c for c in self.columns.values() if not c.hidden]
 
-    def _in_item_order(self, outputs: pd.DataFrame, scores: pd.DataFrame, field: str) -> list[str]:
-        """Order of first appearance among processed items, then the rest.
-
-        The runner records every unsupported pair before any result, so raw store order would put
-        the subsets some system cannot handle first; processed rows follow the test set's order.
-        """
-        processed = outputs[outputs["status"] != UNSUPPORTED][field]
-        return _ordered(pd.concat([processed, scores[field], outputs[field]]))
+    @property
+    def item_order(self) -> pd.DataFrame:
+        """(testset, subset, item_id) rows in report order, with their ranks (``reports.order``)."""
+        if self._item_order is None:
+            self._item_order = item_ranks(self.outputs, self.scores, self.config)
+        return self._item_order
 
     def testsets(self) -> list[str]:
-        return self._in_item_order(self.outputs, self.scores, "testset")
+        """Test-set labels in config order."""
+        return _distinct(self.item_order["testset"])
 
     def subsets(self, testset: str) -> list[str]:
-        return self._in_item_order(self.outputs[self.outputs["testset"] == testset],
-                                   self.scores[self.scores["testset"] == testset], "subset")
+        """A test set's subsets in its loader's order."""
+        order = self.item_order
+        return _distinct(order.loc[order["testset"] == testset, "subset"])
+
+    def items(self, testset: str, subset: str) -> list[str]:
+        """A subset's item ids in its loader's order."""
+        order = self.item_order
+        return _distinct(order.loc[(order["testset"] == testset) & (order["subset"] == subset), "item_id"])
 
     def labels(self) -> list[str]:
-        seen = list(self.systems)
-        return seen + [s for s in _ordered(pd.concat([self.outputs["system"], self.scores["system"]])) if s not in seen]
+        """System row labels in config order."""
+        return system_order(self.systems, pd.concat([self.outputs["system"], self.scores["system"]]))
 
     def is_bound(self, label: str) -> bool:
         return self.systems.get(label, {}).get("name") in BOUND_SYSTEMS
 
 
-def _ordered(values: pd.Series) -> list[str]:
-    """Distinct values in order of first appearance (store order is table order)."""
+def _distinct(values: pd.Series) -> list[str]:
     return [str(v) for v in pd.unique(values)]
 
 
@@ -95,7 +102,16 @@ def resolve_store(path: Path | str) -> Path:
 
 
 def load_run(path: Path | str, run_id: str | None = None) -> RunData:
+    """A stored run in report order; a damaged database is one ConfigError naming the file."""
     store_path = resolve_store(path)
+    try:
+        return _load_run(store_path, run_id)
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError, json.JSONDecodeError, KeyError) as exc:
+        raise ConfigError(f"{store_path} is not a readable sebench results database "
+                          f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'})") from exc
+
+
+def _load_run(store_path: Path, run_id: str | None) -> RunData:
     store = ResultStore(store_path)
     runs = store.runs()
     if runs.empty:
@@ -106,7 +122,7 @@ def load_run(path: Path | str, run_id: str | None = None) -> RunData:
     if row.empty:
         raise ConfigError(f"{store_path} has no run {run_id!r}; runs: {', '.join(runs['run_id'])}")
     record = row.iloc[0]
-    return RunData(
+    run = RunData(
         run_id=run_id, name=str(record["name"]), run_dir=store_path.parent,
         config=json.loads(record["config"]), provenance=json.loads(record["provenance"]),
         systems=store.systems(run_id),
@@ -114,6 +130,16 @@ def load_run(path: Path | str, run_id: str | None = None) -> RunData:
         scores=store.scores_frame(run_id), outputs=store.outputs_frame(run_id),
         metric_versions=store.metric_versions(run_id),
     )
+    return in_report_order(run)
+
+
+def in_report_order(run: RunData) -> RunData:
+    """Sort the run's rows into report order (plan order, never the order workers finished in), so
+    every renderer that walks the frames walks them the same way."""
+    systems = run.labels()
+    run.outputs = sort_rows(run.outputs, run.item_order, systems)
+    run.scores = sort_rows(run.scores, run.item_order, systems, "column")
+    return run
 
 
 def _group_cell(run: RunData, column: Column, scores: pd.DataFrame, by_column: dict[str, np.ndarray],

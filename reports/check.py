@@ -114,6 +114,45 @@ def check(current: Mapping[str, Any], baseline: Mapping[str, Any], *, default: T
     return findings, compared
 
 
+def _testset_sources(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Test-set label -> its spec options (root, subset, ...) as the run's config stored them."""
+    sources = {}
+    for entry in (document.get("run", {}).get("config") or {}).get("testsets") or []:
+        if isinstance(entry, Mapping) and entry.get("name"):
+            options = {k: v for k, v in entry.items() if k not in ("label",)}
+            sources[str(entry.get("label") or entry["name"])] = options
+    return sources
+
+
+def scope_warnings(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[str]:
+    """What the cell comparison cannot see: rows and columns the baseline lacks (never checked),
+    cells scored on a different number of items, test sets read from a different place."""
+    warnings = []
+    new_systems = [s for s in current.get("systems", {}) if s not in baseline.get("systems", {})]
+    if new_systems:
+        warnings.append(f"systems not in the baseline (not checked): {', '.join(new_systems)}")
+    base_columns = {c["name"] for c in baseline["columns"]}
+    new_columns = [c["name"] for c in current.get("columns", []) if c["name"] not in base_columns]
+    if new_columns:
+        warnings.append(f"columns not in the baseline (not checked): {', '.join(new_columns)}")
+    now = _index(current)
+    changed = [(key, base["n_items"], now[key]["n_items"]) for key, base in _index(baseline).items()
+               if key in now and base["status"] == "ok" and now[key].get("n_items") != base["n_items"]]
+    if changed:
+        (system, testset, subset, column), before, after = changed[0]
+        warnings.append(f"{len(changed)} cells were scored on a different number of items than the baseline "
+                        f"(e.g. {system} | {testset}/{subset} | {column}: {before} -> {after}); "
+                        "a changed test set or --limit makes the means incomparable")
+    base_sources, now_sources = _testset_sources(baseline), _testset_sources(current)
+    for label, options in now_sources.items():
+        before = base_sources.get(label)
+        if before is not None and before != options:
+            differ = sorted(k for k in set(before) | set(options) if before.get(k) != options.get(k))
+            detail = "; ".join(f"{k}: {before.get(k)!r} -> {options.get(k)!r}" for k in differ)
+            warnings.append(f"test set {label!r} is not configured as in the baseline ({detail})")
+    return warnings
+
+
 def format_report(findings: list[Finding], compared: int, *, show_improvements: bool = True) -> str:
     regressions = [f for f in findings if f.regression]
     better = [f for f in findings if not f.regression]

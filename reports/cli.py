@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from bench.errors import ConfigError
@@ -125,7 +126,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     from reports.aggregate import load_run
-    from reports.check import check, format_report, parse_tolerances
+    from reports.check import check, format_report, parse_tolerances, scope_warnings
     from reports.export import read_results, results_document
 
     baseline = read_results(args.baseline)
@@ -134,6 +135,8 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         current = results_document(load_run(args.run, args.run_id))
     default, per_column = parse_tolerances(args.tolerance)
+    for warning in scope_warnings(current, baseline):
+        print(f"warning: {warning}", file=sys.stderr)
     findings, compared = check(current, baseline, default=default, per_column=per_column,
                                require_outside_ci=args.require_outside_ci)
     if compared == 0:

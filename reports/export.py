@@ -70,11 +70,16 @@ def write_csv(run: RunData, path: Path, cells: pd.DataFrame | None = None) -> Pa
 
 
 def read_results(path: Path | str) -> dict[str, Any]:
-    """Load and check a results JSON (a baseline for ``sebench check``)."""
+    """Load a results JSON (a baseline for ``sebench check``) and validate it against the schema.
+
+    Anything malformed is one ConfigError naming the file and the first offending field, never a
+    KeyError deep inside the comparison; NaN/inf (which ``json`` accepts) are refused too, since a
+    NaN baseline mean would compare as "not worse" against anything.
+    """
     path = Path(path)
     try:
         document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read results JSON {path}: {exc}") from exc
     if not isinstance(document, dict) or document.get("schema") != SCHEMA_NAME:
         raise ConfigError(f"{path} is not a sebench results file (expected \"schema\": \"{SCHEMA_NAME}\"; "
@@ -82,4 +87,28 @@ def read_results(path: Path | str) -> dict[str, Any]:
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         raise ConfigError(f"{path} has results schema version {version}; this sebench reads version {SCHEMA_VERSION}")
+    problem = schema_problem(document) or _non_finite(document)
+    if problem:
+        raise ConfigError(f"{path} is a malformed results file: {problem}")
     return document
+
+
+def schema_problem(document: Any) -> str | None:
+    """The most relevant violation of results.schema.json, as ``where: what``; None when valid."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is None:
+        return None
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".") or "top level"
+    return f"{where}: {error.message}"
+
+
+def _non_finite(document: dict[str, Any]) -> str | None:
+    for index, cell in enumerate(document["cells"]):
+        for key in ("mean", "ci_low", "ci_high"):
+            value = cell.get(key)
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"cells[{index}].{key}: {value} is not a finite number ({cell['system']} | {cell['testset']}/{cell['subset']} | {cell['column']})"
+    return None

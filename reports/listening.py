@@ -8,16 +8,16 @@ player that cannot load its file, so a broken clip is visible rather than silent
 
 from __future__ import annotations
 
+import hashlib
 import html
-import os
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
 import pandas as pd
 
 from reports.aggregate import RunData, display_decimals
+from reports.sources import KnownRoots, copy_clip, known_roots, safe_source
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
@@ -43,29 +43,29 @@ INPUT_ROLES = (("input", "Input (unprocessed)", "input_path"), ("enrollment", "E
                ("far_end", "Far-end reference", "far_end_path"))
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+def slug(text: str) -> str:
+    """A file- and URL-safe name that is unique per text: a readable prefix plus a short hash.
+
+    The prefix alone is not injective (``clip 1`` and ``clip_1``, or ids written entirely in
+    another script such as ``你好`` and ``再见``, would share a folder and play each other's audio).
+    """
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:40]
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return f"{readable}-{digest}" if readable else digest
 
 
-def _place(source: str | None, target: Path) -> Path | None:
-    """Copy (hard-link when on the same disk) one clip into the page folder; None if it is gone."""
-    if not source or not Path(source).is_file():
-        return None
-    src = Path(source)
-    target = target.with_suffix(src.suffix or ".wav")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        target.unlink()
-    try:
-        os.link(src, target)
-    except OSError:
-        shutil.copyfile(src, target)
-    return target
+def _place(source: str | None, target: Path, roots: KnownRoots) -> tuple[Path | None, str]:
+    """Copy one clip into the page folder: (copy, "") or (None, why it is not there)."""
+    real, why = safe_source(source, roots)
+    if real is None:
+        return None, why
+    return copy_clip(real, target.with_suffix(Path(str(source)).suffix or ".wav")), ""
 
 
-def _player(path: Path | None, root: Path, missing: str) -> str:
+def _player(placed: tuple[Path | None, str], root: Path) -> str:
+    path, why = placed
     if path is None:
-        return f'<span class="status">{html.escape(missing)}</span>'
+        return f'<span class="status">{html.escape(why)}</span>'
     url = quote(path.relative_to(root).as_posix())
     return f'<audio controls preload="metadata" src="{url}"></audio>'
 
@@ -82,12 +82,13 @@ def write_listening_page(run: RunData, out_dir: Path, *, max_items: int | None =
     outputs, scores = run.outputs, run.scores
     columns = [(c.name, display_decimals(c)) for c in run.visible_columns]
     labels = run.labels()
+    roots = known_roots(run.config, run.run_dir, outputs["output_path"].dropna())
     body = [f"<h1>Listening page: {html.escape(run.name)}</h1>",
             f'<p class="meta">run {html.escape(run.run_id)}; systems: {html.escape(", ".join(labels))}</p>']
     for testset in run.testsets():
         for subset in run.subsets(testset):
             part = outputs[(outputs["testset"] == testset) & (outputs["subset"] == subset)]
-            item_ids = list(dict.fromkeys(part["item_id"]))
+            item_ids = run.items(testset, subset)
             if max_items is not None:
                 item_ids = item_ids[:max_items]
             heading = testset if subset == testset else f"{testset} / {subset}"
@@ -96,7 +97,7 @@ def write_listening_page(run: RunData, out_dir: Path, *, max_items: int | None =
             shown = [(c, d) for c, d in columns if c in set(scored["column"])]
             for item_id in item_ids:
                 body.append(_item_section(run, testset, subset, item_id, part[part["item_id"] == item_id],
-                                          scored, shown, labels, out_dir, audio_root))
+                                          scored, shown, labels, out_dir, audio_root, roots))
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>sebench listening page: {html.escape(run.name)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
             + "\n".join(body) + f"\n<script>{SCRIPT}</script>\n</body>\n</html>\n")
@@ -106,36 +107,36 @@ def write_listening_page(run: RunData, out_dir: Path, *, max_items: int | None =
 
 
 def _item_section(run: RunData, testset: str, subset: str, item_id: str, rows: pd.DataFrame, scores: pd.DataFrame,
-                  columns: list[tuple[str, int]], labels: list[str], out_dir: Path, audio_root: Path) -> str:
-    folder = audio_root / _slug(testset) / _slug(subset) / _slug(item_id)
+                  columns: list[tuple[str, int]], labels: list[str], out_dir: Path, audio_root: Path,
+                  roots: KnownRoots) -> str:
+    folder = audio_root / slug(testset) / slug(subset) / slug(item_id)
     first = rows.iloc[0]
     item_scores = scores[scores["item_id"] == item_id]
     header = "".join(f'<th class="num">{html.escape(c)}</th>' for c, _ in columns)
-    lines = [f'<section class="item" id="{html.escape(_slug(testset + "-" + item_id))}">',
+    lines = [f'<section class="item" id="{html.escape(slug(testset + "/" + subset + "/" + item_id))}">',
              f'<h3>{html.escape(item_id)} <span class="meta">({html.escape(str(first["task"]))})</span></h3>',
              f"<table>\n<tr><th>Signal</th><th>Audio</th>{header}</tr>"]
     empty = "".join('<td class="num"></td>' for _ in columns)
     for role, title, field in INPUT_ROLES:
         if isinstance(first[field], str) and first[field]:
-            placed = _place(first[field], folder / role)
-            lines.append(f"<tr><td>{title}</td><td>{_player(placed, out_dir, 'file missing')}</td>{empty}</tr>")
+            placed = _place(first[field], folder / role, roots)
+            lines.append(f"<tr><td>{title}</td><td>{_player(placed, out_dir)}</td>{empty}</tr>")
     by_system = {row.system: row for row in rows.itertuples()}
     for label in labels:
         row = by_system.get(label)
         if row is None:
             continue
         if row.status == "ok":
-            placed = _place(row.output_path, folder / f"out-{_slug(label)}")
-            cell = _player(placed, out_dir, "output file missing")
+            cell = _player(_place(row.output_path, folder / f"out-{slug(label)}", roots), out_dir)
         elif row.status == "unsupported":
             cell = '<span class="status">not supported</span>'
         else:
-            cell = f'<span class="status">failed: {html.escape(str(row.reason or ""))}</span>'
+            cell = f'<span class="status">failed: {html.escape(roots.display(str(row.reason or "")))}</span>'
         mine = item_scores[item_scores["system"] == label]
         values = dict(zip(mine["column"], mine["value"].astype(float)))
         lines.append(f"<tr><td>{html.escape(label)}</td><td>{cell}</td>{_score_cells(values, columns)}</tr>")
     if isinstance(first["reference_path"], str) and first["reference_path"]:
-        placed = _place(first["reference_path"], folder / "reference")
-        lines.append(f"<tr><td>Reference (clean)</td><td>{_player(placed, out_dir, 'file missing')}</td>{empty}</tr>")
+        placed = _place(first["reference_path"], folder / "reference", roots)
+        lines.append(f"<tr><td>Reference (clean)</td><td>{_player(placed, out_dir)}</td>{empty}</tr>")
     lines += ["</table>", "</section>"]
     return "\n".join(lines)

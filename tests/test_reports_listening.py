@@ -78,7 +78,7 @@ def test_chromium_flags_a_missing_clip(page: Path, tmp_path: Path) -> None:
     """The check above can fail: delete one clip and the page marks its player."""
     broken = tmp_path / "broken"
     shutil.copytree(page.parent, broken)
-    victim = next((broken / "audio").rglob("out-seflow_f-12-4.wav"))
+    victim = next((broken / "audio").rglob("out-seflow_f-12-4-*.wav"))
     victim.unlink()
     result = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
