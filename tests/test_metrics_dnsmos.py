@@ -53,7 +53,7 @@ def test_parity_with_speechmos_short_noisy_clip(tmp_path: Path, metric: DNSMOS) 
     item = make_item(tmp_path, 16000, input=audio)
     got = score(metric, item, audio, 16000)
     _assert_parity(got, speechmos_dnsmos.run(audio, 16000))
-    assert set(got) == set(COLUMNS)
+    assert set(got) == {*COLUMNS, "DNSMOS_scored_s", "DNSMOS_clip_s"}
 
 
 def test_parity_on_a_long_clip_at_48k(tmp_path: Path, metric: DNSMOS) -> None:
@@ -68,7 +68,8 @@ def test_parity_on_a_long_clip_at_48k(tmp_path: Path, metric: DNSMOS) -> None:
 
 def test_personalized_option_has_its_own_model_and_columns(tmp_path: Path, metric: DNSMOS) -> None:
     personalized = DNSMOS(personalized="true")
-    assert [c.name for c in personalized.columns] == ["pDNSMOS_SIG", "pDNSMOS_BAK", "pDNSMOS_OVRL", "pDNSMOS_P808"]
+    assert [c.name for c in personalized.columns if not c.hidden] == ["pDNSMOS_SIG", "pDNSMOS_BAK", "pDNSMOS_OVRL",
+                                                                      "pDNSMOS_P808"]
     assert "pdnsmos_models/sig_bak_ovr.onnx@sha256:" in personalized.version
     assert personalized.version != metric.version
     audio = noisy(speech(), 5.0)
@@ -83,7 +84,7 @@ def test_cleaner_speech_scores_higher_and_silence_does_not_crash(tmp_path: Path,
     low = score(metric, item, noisy(clean, 0.0), 16000)
     assert high["DNSMOS_BAK"] > low["DNSMOS_BAK"] + 1.0
     silent = score(metric, item, np.zeros_like(clean), 16000)
-    assert all(np.isfinite(v) for v in silent.values()) and len(silent) == 4
+    assert all(np.isfinite(v) for v in silent.values()) and len(silent) == 6
 
 
 def test_dns2020_noisy_and_clean_match_speechmos(shared_data: Path, metric: DNSMOS) -> None:

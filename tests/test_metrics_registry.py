@@ -56,5 +56,6 @@ def test_all_metrics_through_score_item(tmp_path: Path) -> None:
                          talk_type=FAREND_SINGLE_TALK)
     scores, errors = score_item(metrics, aec_item, 0.01 * echo, 16000)
     assert errors == {}
-    assert set(scores) == {"DNSMOS_SIG", "DNSMOS_BAK", "DNSMOS_OVRL", "DNSMOS_P808", "AECMOS_echo", "AECMOS_other", "ERLE"}
+    assert set(scores) == {"DNSMOS_SIG", "DNSMOS_BAK", "DNSMOS_OVRL", "DNSMOS_P808", "DNSMOS_scored_s", "DNSMOS_clip_s",
+                           "AECMOS_echo", "AECMOS_other", "AECMOS_scored_s", "AECMOS_clip_s", "ERLE"}
     assert scores["ERLE"] == pytest.approx(40.0, abs=1e-3)

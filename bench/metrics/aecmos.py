@@ -4,8 +4,15 @@ Inputs are the far-end loopback (``item.far_end``), the microphone signal (``ite
 the output, truncated to the shortest and to the model's 20 s limit. With a talk type the
 scenario-aware model is used (marker frames appended as the AEC Challenge does: ``st`` far-end
 single talk, ``nst`` near-end single talk, ``dt`` double talk); without one the scenario-less
-model. ``aecmos:rate=48000`` selects the 48 kHz model (talk type required). Log-mel features come
-from :mod:`bench.metrics._melspec` (librosa-equal, without its numba warm-up).
+model. ``aecmos:rate=48000`` selects the 48 kHz model (talk type required); its columns are named
+``AECMOS_echo@48k`` and ``AECMOS_other@48k``, so both models can score one run side by side and no
+table mistakes one model's numbers for the other's. Log-mel features come from
+:mod:`bench.metrics._melspec` (librosa-equal, without its numba warm-up).
+
+Scope: the model sees at most ``MAX_SECONDS`` = 20 s, so the AEC Challenge's 30-40 s clips are scored
+on their first 20 s only. Each item records the seconds scored and the clip's length in the hidden
+columns ``AECMOS_scored_s`` and ``AECMOS_clip_s`` (``@48k`` for the 48 kHz model), from which report
+footnotes say how many items were truncated.
 """
 
 from __future__ import annotations
@@ -32,14 +39,23 @@ _MODELS = {
 }
 
 
+def _columns(suffix: str) -> tuple[Column, ...]:
+    return (
+        Column(f"AECMOS_echo{suffix}", higher_is_better=True, lower=1.0, upper=5.0),
+        Column(f"AECMOS_other{suffix}", higher_is_better=True, lower=1.0, upper=5.0),
+        Column(f"AECMOS_scored_s{suffix}", higher_is_better=True, lower=0.0, unit="s", hidden=True),
+        Column(f"AECMOS_clip_s{suffix}", higher_is_better=True, lower=0.0, unit="s", hidden=True),
+    )
+
+
 @register_metric("aecmos")
 class AECMOS(Metric):
-    columns = (
-        Column("AECMOS_echo", higher_is_better=True, lower=1.0, upper=5.0),
-        Column("AECMOS_other", higher_is_better=True, lower=1.0, upper=5.0),
-    )
+    columns = _columns("")
     needs = frozenset({"far_end"})
     tasks = frozenset({AEC})
+    implementation_version = "2"
+    scope = (f"AECMOS scores at most the first {MAX_SECONDS} s of each clip (the model's input limit), "
+             "after truncating far end, microphone and output to the shortest")
 
     def __init__(self, **config: Any) -> None:
         config.setdefault("rate", 16000)
@@ -47,6 +63,8 @@ class AECMOS(Metric):
         self.rate = int(self.config["rate"])
         if self.rate not in (16000, 48000):
             raise ConfigError(f"aecmos: rate must be 16000 or 48000, got {self.rate}")
+        self.suffix = "" if self.rate == 16000 else f"@{self.rate // 1000}k"
+        self.columns = _columns(self.suffix)
         self._sessions: dict[bool, Any] = {}
 
     def _variants(self) -> list[bool]:
@@ -86,5 +104,8 @@ class AECMOS(Metric):
         return float(result[0]), float(result[1])
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
-        echo, other = self.predict(ctx.far_end(self.rate), ctx.input(self.rate), ctx.output(self.rate), ctx.item.talk_type)
-        return {"AECMOS_echo": echo, "AECMOS_other": other}
+        far_end, mic, output = ctx.far_end(self.rate), ctx.input(self.rate), ctx.output(self.rate)
+        echo, other = self.predict(far_end, mic, output, ctx.item.talk_type)
+        clip = min(len(far_end), len(mic), len(output)) / self.rate
+        return {f"AECMOS_echo{self.suffix}": echo, f"AECMOS_other{self.suffix}": other,
+                f"AECMOS_scored_s{self.suffix}": min(clip, MAX_SECONDS), f"AECMOS_clip_s{self.suffix}": clip}

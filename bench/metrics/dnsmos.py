@@ -6,6 +6,10 @@ per-window scores (after the P.835 polynomial calibration) are averaged. The P.8
 input comes from :mod:`bench.metrics._melspec` instead of librosa, which avoids a per-process numba
 warm-up; tests/test_metrics_dnsmos.py checks parity with ``speechmos.dnsmos.run`` to 1e-3.
 
+Scope, recorded per item in the hidden columns ``DNSMOS_scored_s`` (seconds of the clip some window
+covers: the whole of a short clip, which is repeated; less than a long one, whose tail past the last
+kept window is never seen, see ``window_bounds``) and ``DNSMOS_clip_s``; report footnotes summarise them.
+
 Personalized DNSMOS (``dnsmos:personalized=true``, the DNS Challenge 5 model that penalises
 interfering talkers) swaps the P.835 model and calibration and names its columns ``pDNSMOS_*``.
 """
@@ -42,7 +46,30 @@ def _columns(prefix: str) -> tuple[Column, ...]:
     return tuple(
         Column(f"{prefix}_{part}", higher_is_better=True, lower=1.0, upper=5.0)
         for part in ("SIG", "BAK", "OVRL", "P808")
-    )
+    ) + (Column(f"{prefix}_scored_s", higher_is_better=True, lower=0.0, unit="s", hidden=True),
+         Column(f"{prefix}_clip_s", higher_is_better=True, lower=0.0, unit="s", hidden=True))
+
+
+def covered_seconds(samples: int, sample_rate: int = SAMPLE_RATE) -> float:
+    """Seconds of a clip that ``dnsmos_windows`` covers: all of a clip shorter than one window (it is
+    repeated to fill it), otherwise from 0 to the end of the last whole window."""
+    seconds = samples / sample_rate
+    if seconds <= WINDOW_SECONDS:
+        return seconds
+    hops = int(np.floor(seconds) - WINDOW_SECONDS) + 1
+    return min(seconds, hops - 1 + WINDOW_SECONDS)
+
+
+def window_bounds(length: int, sample_rate: int = SAMPLE_RATE) -> list[tuple[int, int]]:
+    """(start, end) samples of the windows the DNS Challenge script scores in a clip of ``length``.
+
+    Its float arithmetic (``int((i + 9.01) * rate)``) sometimes lands one sample short, and it skips
+    such windows; kept as is, so scores equal the script's. A 39 s clip keeps 13 of its 30 windows.
+    """
+    window = int(WINDOW_SECONDS * sample_rate)
+    hops = int(np.floor(length / sample_rate) - WINDOW_SECONDS) + 1
+    bounds = [(int(i * sample_rate), int((i + WINDOW_SECONDS) * sample_rate)) for i in range(hops)]
+    return [(start, end) for start, end in bounds if min(end, length) - start >= window]
 
 
 def dnsmos_windows(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[np.ndarray]:
@@ -50,15 +77,25 @@ def dnsmos_windows(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[np
     window = int(WINDOW_SECONDS * sample_rate)
     while len(audio) < window:
         audio = np.concatenate([audio, audio])
-    hops = int(np.floor(len(audio) / sample_rate) - WINDOW_SECONDS) + 1
-    segments = [audio[int(i * sample_rate): int((i + WINDOW_SECONDS) * sample_rate)] for i in range(hops)]
-    return [s for s in segments if len(s) >= window]
+    return [audio[start:end] for start, end in window_bounds(len(audio), sample_rate)]
+
+
+def covered_seconds(samples: int, sample_rate: int = SAMPLE_RATE) -> float:
+    """Seconds of a clip that some window covers: all of a clip shorter than one window (it is
+    repeated to fill it), otherwise from 0 to the end of the last window kept."""
+    if samples < int(WINDOW_SECONDS * sample_rate):
+        return samples / sample_rate
+    return max(end for _, end in window_bounds(samples, sample_rate)) / sample_rate
 
 
 @register_metric("dnsmos")
 class DNSMOS(Metric):
     columns = _columns("DNSMOS")
-    implementation_version = "1"
+    implementation_version = "2"
+    scope = (f"DNSMOS averages {WINDOW_SECONDS:g} s windows taken every 1 s at 16 kHz, as the DNS Challenge script "
+             "does: a shorter clip is repeated to fill one window; in a longer one the script skips windows whose "
+             "end its float arithmetic puts one sample short, so the last seconds can go unscored "
+             "(a 20 s clip is covered to 15.01 s)")
 
     def __init__(self, **config: Any) -> None:
         config.setdefault("personalized", False)
@@ -104,4 +141,8 @@ class DNSMOS(Metric):
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
         prefix = "pDNSMOS" if self.personalized else "DNSMOS"
-        return {f"{prefix}_{key}": value for key, value in self.predict(ctx.output(SAMPLE_RATE)).items()}
+        audio = ctx.output(SAMPLE_RATE)
+        scores = {f"{prefix}_{key}": value for key, value in self.predict(audio).items()}
+        scores[f"{prefix}_scored_s"] = covered_seconds(len(audio))
+        scores[f"{prefix}_clip_s"] = len(audio) / SAMPLE_RATE
+        return scores
