@@ -33,6 +33,8 @@ def si_sdr(reference: np.ndarray, output: np.ndarray) -> float:
     """
     reference, output = np.asarray(reference), np.asarray(output)
     n = len(reference)
+    if len(output) != n:
+        raise ValueError(f"SI-SDR needs signals of equal length, got {n} and {len(output)} samples")
     if n == 0 or all(np.all(reference[i:i + BLOCK] == reference[0]) for i in _blocks(n)):
         return float("nan")
     r_mean = sum(np.sum(reference[i:i + BLOCK], dtype=np.float64) for i in _blocks(n)) / n
