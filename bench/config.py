@@ -23,6 +23,15 @@ DEFAULT_SYSTEMS = ("unprocessed", "oracle", "silence")
 DEFAULT_TESTSETS = ("synthetic",)
 
 
+def check_run_name(name: object) -> None:
+    """A run name is one folder under the runs folder: never a path that could lead out of it."""
+    text = str(name)
+    if (text in ("", ".", "..") or "/" in text or "\\" in text or "\0" in text
+            or text != text.strip()):
+        raise ConfigError(f"run name {text!r} must be a plain folder name (no '/', '..' or surrounding spaces): "
+                          "it names the run's folder inside the runs folder")
+
+
 @dataclass
 class RunConfig:
     name: str = "default"
@@ -44,6 +53,16 @@ class RunConfig:
     """GPUs each Ray worker actor reserves (a fraction shares one GPU between actors)."""
     overwrite: bool = False
     use_cache: bool = True
+
+    def __post_init__(self) -> None:
+        self.name = str(self.name)  # YAML reads `name: 2024` as a number
+        check_run_name(self.name)
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be at least 1 item per subset, got {self.limit}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout}")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}")
 
     @property
     def run_dir(self) -> Path:
@@ -84,12 +103,22 @@ def _entries(data: dict[str, Any], key: str) -> list[Spec] | None:
     return [spec_from_entry(entry) for entry in value]
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: where and what (PyYAML's own text spans several lines with a caret drawing)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}"
+
+
 def load_yaml_config(path: Path) -> dict[str, Any]:
     """Read a YAML run config into RunConfig keyword arguments."""
     try:
         data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot read config {path}: {_yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must be a mapping")
     known = {"name", "testsets", "systems", "metrics", "seed", "limit", "timeout", "executor", "workers", "runs_dir", "cache_dir",
