@@ -1,4 +1,4 @@
-"""The ``sebench`` command line: run, list, prepare, report, check."""
+"""The ``sebench`` command line: run, list, prepare, report, check, leaderboard."""
 
 from __future__ import annotations
 
@@ -230,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         formatter_class=_Formatter))
     add_check_arguments(sub.add_parser("check", help="compare a run to a baseline; exit 1 on regression",
                                        formatter_class=_Formatter))
+    from reports.leaderboard.cli import add_leaderboard_arguments
+
+    add_leaderboard_arguments(sub.add_parser("leaderboard", help="merge runs and published tables into ranked boards",
+                                             formatter_class=_Formatter))
     return parser
 
 
@@ -241,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_plugins(args.plugin)
         if args.command in handlers:
             return handlers[args.command](args)
+        if args.command == "leaderboard":
+            from reports.leaderboard.cli import run_leaderboard
+
+            return run_leaderboard(args)
         from reports.cli import run_check, run_report
 
         return run_report(args) if args.command == "report" else run_check(args)

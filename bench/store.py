@@ -172,7 +172,7 @@ class ResultStore:
             return pd.read_sql_query(query, db, params=params)
 
     def runs(self) -> pd.DataFrame:
-        return self._frame("SELECT run_id, name, created_at, config, provenance FROM runs ORDER BY created_at")
+        return self._frame("SELECT run_id, name, created_at, config, config_hash, provenance FROM runs ORDER BY created_at")
 
     def latest_run_id(self) -> str:
         runs = self.runs()
@@ -213,6 +213,11 @@ class ResultStore:
                 unit=row.unit, ratio_of=ratio, hidden=bool(row.hidden),
             )
         return specs
+
+    def column_metrics(self, run_id: str) -> dict[str, str]:
+        """Column name -> the metric that produced it (a leaderboard compares versions per column)."""
+        frame = self._frame("SELECT column_name, metric FROM columns WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return dict(zip(frame["column_name"], frame["metric"]))
 
     def metric_versions(self, run_id: str) -> dict[str, str]:
         frame = self._frame("SELECT DISTINCT metric, metric_version FROM columns WHERE run_id = ?", (run_id,))

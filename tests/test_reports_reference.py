@@ -27,6 +27,18 @@ def test_llase_table_as_published() -> None:
     assert "| LLaSE       | Generative     | syn_no_reverb   | 3.65 | 4.17 | 3.43 |" in reference_markdown(ref)
 
 
+def test_dtln_table_as_published_with_stoi_in_our_unit() -> None:
+    ref = load_reference("dtln-dns-no-reverb")
+    assert "breizhn/DTLN" in ref.url and "Interspeech.2020-2631" in ref.citation
+    assert len(ref.rows) == 9 and ref.subsets == {"no_reverb": "no_reverb"}
+    assert ref.columns == {"PESQ": "PESQ_NB", "STOI": "STOI", "SI-SDR": "SISDR"}
+    assert ref.value("DTLN (500h)", "no_reverb", "STOI") == 0.9476  # printed 94.76 (%)
+    assert ref.value("DTLN (500h)", "no_reverb", "SI-SDR") == 16.34
+    assert ref.value("NsNet (Baseline)", "no_reverb", "PESQ") == 2.70
+    assert ref.systems["DTLN (500h)"].match == ("dtln",)
+    assert ref.systems["NsNet (Baseline)"].match == ()  # NSNet, the 2020 baseline, is not our NSNet2
+
+
 def test_column_names_match_the_dnsmos_metric() -> None:
     dnsmos = pytest.importorskip("bench.metrics.dnsmos")
     ours = {c.name for c in dnsmos.DNSMOS.columns}

@@ -1,14 +1,15 @@
 """Published numbers with their citations, for "reported vs reproduced" tables.
 
 Each YAML file in this folder is one published table: the citation and URL, the test set it was
-measured on, how its subset and column names map to ours, which of our systems reproduce each
-published row, and the numbers as printed (``null`` where the source prints ``-``). Adding a table
+measured on, how its subset and column names map to ours (``scales`` converts a unit, e.g. STOI
+printed in percent), which of our systems reproduce each published row, and the numbers as printed
+(``null`` where the source prints ``-``). Adding a table
 is adding a file; nothing here is computed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,15 @@ class Reference:
     columns: dict[str, str]
     systems: dict[str, PublishedSystem]
     rows: tuple[dict[str, Any], ...]
+    scales: dict[str, float] = field(default_factory=dict)
+    """Published column -> factor to our unit (STOI printed in percent: 0.01); rows stay as printed."""
 
     def value(self, system: str, subset: str, column: str) -> float | None:
-        """The published number for (published system, published subset, published column)."""
+        """The published number for (published system, published subset, published column), in our unit."""
         for row in self.rows:
             if row["system"] == system and row["subset"] == subset:
                 value = row.get(column)
-                return None if value is None else float(value)
+                return None if value is None else round(float(value) * self.scales.get(column, 1.0), 12)
         return None
 
 
@@ -58,8 +61,9 @@ def _parse(path: Path) -> Reference:
                    for name, spec in data["systems"].items()}
         reference = Reference(id=data["id"], title=data["title"], citation=" ".join(data["citation"].split()),
                               url=data["url"], testset=data["testset"], subsets=dict(data["subsets"]),
-                              columns=dict(data["columns"]), systems=systems, rows=tuple(data["rows"]))
-    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+                              columns=dict(data["columns"]), systems=systems, rows=tuple(data["rows"]),
+                              scales={str(k): float(v) for k, v in (data.get("scales") or {}).items()})
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"reference table {path} is malformed: {exc}") from exc
     for row in reference.rows:
         if row.get("system") not in systems or row.get("subset") not in reference.subsets:
