@@ -17,6 +17,7 @@ import soundfile as sf
 import soxr
 
 from bench.errors import AudioError
+from bench.hashing import file_sha256  # noqa: F401  (systems import it from here)
 
 PathLike = str | os.PathLike[str]
 
@@ -94,13 +95,4 @@ def audio_hash(audio: np.ndarray, sample_rate: int) -> str:
     h = hashlib.sha256()
     h.update(str(int(sample_rate)).encode())
     h.update(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
-    return h.hexdigest()
-
-
-def file_sha256(path: PathLike, chunk: int = 1 << 20) -> str:
-    """sha256 of a file's bytes, for model files and checkpoints recorded in provenance."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
     return h.hexdigest()

@@ -9,35 +9,22 @@ ever leave complete files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 
-from bench.audio import file_sha256, load_audio, write_audio
+from bench.audio import load_audio, write_audio
+from bench.hashing import digest, file_sha256
 from bench.item import Item
 
 
-@lru_cache(maxsize=65536)
-def _file_hash(path: str, mtime_ns: int, size: int) -> str:
-    return file_sha256(path)
-
-
 def content_hash(path: Path | None) -> str | None:
-    """sha256 of a file's bytes, memoised per (path, mtime, size) within a process."""
-    if path is None:
-        return None
-    stat = os.stat(path)
-    return _file_hash(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-def digest(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    """sha256 of an item file's bytes (memoised, see ``bench.hashing``); None for an absent one."""
+    return None if path is None else file_sha256(path)
 
 
 def enhancement_key(system_identity: str, item: Item, uses_reference: bool) -> str:

@@ -51,7 +51,7 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="run seed (default 0)")
     p.add_argument("--limit", type=int, help="at most N items per subset of each test set")
     p.add_argument("--timeout", type=float, help="seconds a system may spend on one item")
-    p.add_argument("--executor", help="serial, local (process pool) or ray (default serial)")
+    p.add_argument("--executor", help="local (a process per core; the default), serial (this process) or ray")
     p.add_argument("--workers", type=int, help="parallel workers (default: one per core)")
     p.add_argument("--ray-address", help="Ray cluster for --executor ray (default: $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--ray-gpus", type=float, help="GPUs each Ray worker reserves (default 0; 0.5 shares a GPU)")
@@ -74,19 +74,28 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(**kwargs, overwrite=args.overwrite, use_cache=not args.no_cache)
 
 
+MAX_FAILURE_LINES = 20
+"""Failure summary lines (one per system and error type) printed after a run."""
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.runner import execute
     from reports.tables import summary_markdown
 
     config = config_from_args(args)
     summary = execute(config, progress=not args.no_progress)
+    for line in summary.skipped:
+        print(line, file=sys.stderr)
     print(summary_markdown(config.store_path, summary.run_id))
     print()
     print(summary.describe())
-    for line in summary.failures[:20]:
-        print(f"  failure: {line}", file=sys.stderr)
-    if len(summary.failures) > 20:
-        print(f"  ... and {len(summary.failures) - 20} more (see {config.store_path})", file=sys.stderr)
+    lines = summary.failure_lines()
+    for line in lines[:MAX_FAILURE_LINES]:
+        print(f"  failed: {line}", file=sys.stderr)
+    if len(lines) > MAX_FAILURE_LINES:
+        print(f"  ... and {len(lines) - MAX_FAILURE_LINES} more kinds of failure", file=sys.stderr)
+    if lines:
+        print(f"  every failure in full: table 'outputs' of {config.store_path}", file=sys.stderr)
     print(f"results: {config.store_path}")
     return 1 if args.strict and summary.failed else 0
 

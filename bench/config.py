@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from bench.cache import digest
+from bench.hashing import digest
 from bench.errors import ConfigError
 from bench.paths import sebench_home
 from bench.spec import Spec, parse_spec, spec_from_entry
@@ -45,7 +45,8 @@ class RunConfig:
     """Seconds a system may spend on one item before it is recorded as timed out."""
     runs_dir: Path = Path("runs")
     cache_dir: Path | None = None
-    executor: str = "serial"
+    executor: str = "local"
+    """``local`` (a process per core), ``serial`` (this process, plan order) or ``ray``."""
     workers: int | None = None
     ray_address: str | None = None
     """Ray cluster to join (``ray://host:10001``, ``auto``); unset: $RAY_ADDRESS, else a local Ray."""

@@ -3,19 +3,20 @@
 Executors are looked up by name (``--executor``); each keeps models loaded for the whole run:
 
 - ``serial``: in this process, in plan order; the reference the others must reproduce.
-- ``local``: one spawned process per core, each holding one Worker.
+- ``local`` (the default): one spawned process per core, each holding one Worker.
 - ``ray``: one Ray actor per worker slot of a cluster (or of a local Ray), each holding a Worker.
 
-The parallel executors split the plan into deterministic shards: all jobs reading one input item
-(every system and variant) form a group, so the item is read once and its variants can be batched;
-groups are dealt to shards longest-first by audio length, ties broken by a stable hash of the item
-key. The same plan always yields the same shards, whatever the order jobs arrive in. Every result
-is seeded per item (``bench.worker.seed_everything``), so where a job runs never changes its scores.
+The parallel executors first settle in the driver every job the cache answers completely (no
+process is started for a fully cached re-run), then schedule the rest dynamically: the jobs are cut
+into units (``job_units``: one job each, except that a system which batches gets up to
+``batch_size`` items of one variant per unit), longest input first, and each worker pulls the next
+unit when it has finished its last, so no worker idles while units are left and the slowest
+finishes at most one unit after the others. Every result is seeded per item
+(``bench.pipeline.seed_everything``), so where and in which order a job runs never changes its scores.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import multiprocessing
@@ -23,6 +24,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Sequence
@@ -33,11 +35,13 @@ from bench.audio import audio_info
 from bench.config import RunConfig
 from bench.errors import ConfigError, MissingDependencyError
 from bench.metric import METRICS
-from bench.system import SYSTEMS
-from bench.worker import Job, JobResult, Worker
+from bench.plan import Job
+from bench.system import SYSTEMS, System
+from bench.worker import JobResult, Worker, failed_results
 
 Executor = Callable[[RunConfig, Sequence[Job]], Iterator[JobResult]]
-Group = list[Job]
+Unit = list[Job]
+"""Jobs one worker call processes together."""
 
 
 def serial(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
@@ -48,7 +52,7 @@ def serial(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
             yield worker.process(job)
 
 
-# --- sharding ---------------------------------------------------------------------------------
+# --- scheduling --------------------------------------------------------------------------------
 
 
 def available_cores() -> int:
@@ -59,50 +63,51 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def stable_hash(key: tuple[str, str]) -> int:
-    """A hash that is the same in every process and Python run (``hash()`` is salted per process)."""
-    return int.from_bytes(hashlib.sha256("\0".join(key).encode()).digest()[:8], "big")
-
-
-def group_jobs(jobs: Sequence[Job]) -> list[Group]:
-    """Jobs that read the same input item, in plan order."""
-    groups: dict[tuple[str, str], Group] = {}
+def settle_cached(config: RunConfig, jobs: Sequence[Job]) -> tuple[list[JobResult], list[Job]]:
+    """(results the cache holds completely, jobs left to compute), checked in this process without
+    loading any model: a fully cached re-run never starts a worker."""
+    if not config.use_cache:
+        return [], list(jobs)
+    probe = Worker(config)
+    settled, todo = [], []
     for job in jobs:
-        groups.setdefault(job.item_key, []).append(job)
-    return list(groups.values())
+        result = probe.cached_result(job)
+        if result is None:
+            todo.append(job)
+        else:
+            settled.append(result)
+    return settled, todo
 
 
-def _cost(group: Group) -> int:
-    """Work estimate: input length x jobs. An unreadable input costs little (it fails at once)."""
+def _frames(job: Job) -> int:
+    """Input length in samples, the work estimate; an unreadable input costs little (it fails at once)."""
     try:
-        frames = audio_info(group[0].item.input)[1]
+        return audio_info(job.item.input)[1]
     except Exception:
-        frames = 0
-    return max(frames, 1) * len(group)
+        return 0
 
 
-def shard_jobs(jobs: Sequence[Job], shards: int) -> list[list[Group]]:
-    """Split jobs into at most ``shards`` lists of item groups with balanced total audio.
+def job_units(config: RunConfig, jobs: Sequence[Job]) -> list[Unit]:
+    """Jobs cut into units, longest total input first (ties in plan order).
 
-    Greedy longest-first assignment (each group to the least loaded shard) is deterministic given
-    the set of jobs; within a shard, groups keep plan order.
+    A unit is one job, except for systems that override ``enhance_batch``: their jobs of one variant
+    share a model call, so up to ``batch_size`` of them (in plan order) form a unit.
     """
-    if shards < 1:
-        raise ConfigError(f"need at least one worker, got {shards}")
-    groups = group_jobs(jobs)
-    position = {id(group): index for index, group in enumerate(groups)}
-    costs = {id(group): _cost(group) for group in groups}
-    loads = [0] * shards
-    assigned: list[list[Group]] = [[] for _ in range(shards)]
-    for group in sorted(groups, key=lambda g: (-costs[id(g)], stable_hash(g[0].item_key))):
-        target = loads.index(min(loads))
-        assigned[target].append(group)
-        loads[target] += costs[id(group)]
-    return [sorted(shard, key=lambda g: position[id(g)]) for shard in assigned if shard]
-
-
-def failed_results(group: Group, reason: str) -> list[JobResult]:
-    return [JobResult(job=job, status="failed", reason=reason) for job in group]
+    units: list[Unit] = []
+    open_batches: dict[tuple[int, str], Unit] = {}
+    for job in jobs:
+        cls: type[System] = SYSTEMS.get(config.systems[job.system_index].name)
+        if cls.batch_size <= 1 or cls.enhance_batch is System.enhance_batch:
+            units.append([job])
+            continue
+        key = (job.system_index, job.variant)
+        if key not in open_batches or len(open_batches[key]) >= cls.batch_size:
+            open_batches[key] = []
+            units.append(open_batches[key])
+        open_batches[key].append(job)
+    frames = {job.item_key: _frames(job) for job in jobs}
+    order = {id(unit): index for index, unit in enumerate(units)}
+    return sorted(units, key=lambda unit: (-sum(frames[job.item_key] for job in unit), order[id(unit)]))
 
 
 def plugin_modules(config: RunConfig) -> list[str]:
@@ -133,7 +138,7 @@ def limit_threads(threads: int) -> None:
 class _WorkerHost:
     """What a worker process or actor holds: one Worker, built after importing the plugins.
 
-    A start-up failure is kept and reported on every group rather than crashing the process, so
+    A start-up failure is kept and reported on every unit rather than crashing the process, so
     the driver records a clear reason instead of restarting a worker that can never start.
     """
 
@@ -149,12 +154,33 @@ class _WorkerHost:
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
 
-    def run(self, group: Group) -> list[JobResult]:
+    def run(self, unit: Unit) -> list[JobResult]:
         if self.worker is None:
-            return failed_results(group, f"worker start-up failed: {self.error}")
-        results = self.worker.process_batch(group)
-        limit_threads(self.threads)  # a model loaded during this group may have brought torch in
+            return failed_results(unit, f"worker start-up failed: {self.error}", "WorkerStartupError")
+        results = self.worker.process_batch(unit)
+        limit_threads(self.threads)  # a model loaded during this unit may have brought torch in
         return results
+
+
+class _Queue:
+    """Units waiting for a worker. Each worker holds one unit at a time (none waits behind a long
+    one on a busy worker while another worker idles); a unit whose worker died is retried job by
+    job at the front."""
+
+    def __init__(self, units: list[Unit]) -> None:
+        self._units = deque(units)
+
+    def __bool__(self) -> bool:
+        return bool(self._units)
+
+    def pop(self) -> Unit:
+        return self._units.popleft()
+
+    def push_front(self, units: Sequence[Unit]) -> None:
+        self._units.extendleft(reversed(units))
+
+
+DIED = "worker process died while processing this item (a crash in native code?)"
 
 
 # --- local process pool -----------------------------------------------------------------------
@@ -176,72 +202,83 @@ def _exit_with_driver(driver: int) -> None:
     os._exit(1)
 
 
-def _run_in_process(group: Group) -> list[JobResult]:
+def _run_in_process(unit: Unit) -> list[JobResult]:
     assert _HOST is not None, "worker process was not initialised"
-    return _HOST.run(group)
+    return _HOST.run(unit)
 
 
 class _Lane:
-    """One shard on one single-process pool: groups run in order, so when the process dies the
-    first unfinished group is the one that killed it. A fresh process takes over; the group is
-    retried job by job, and a job that kills a process on its own is recorded as failed. That is
-    how a segfaulting system fails one item and not the run, nor the other systems on that item."""
+    """One worker process (a single-process pool) running one unit at a time, so when the process
+    dies the unit it held is the one that killed it. A fresh process takes over; a unit of several
+    jobs is retried job by job, and a job that kills a process on its own is recorded as failed.
+    That is how a segfaulting system fails one item and not the run."""
 
-    def __init__(self, groups: list[Group], start: Callable[[], ProcessPoolExecutor]) -> None:
+    def __init__(self, start: Callable[[], ProcessPoolExecutor]) -> None:
         self._start = start
         self._pool = start()
-        self.pending: list[tuple[Group, Future]] = [(g, self._pool.submit(_run_in_process, g)) for g in groups]
+        self.unit: Unit | None = None
+        self.future: Future | None = None
 
-    def collect(self) -> Iterator[JobResult]:
-        """Results of the leading finished groups, in order."""
-        while self.pending and self.pending[0][1].done():
-            group, future = self.pending.pop(0)
-            error = future.exception()
-            if error is None:
-                yield from future.result()
-            elif isinstance(error, BrokenProcessPool):
-                if len(group) == 1:
-                    yield from failed_results(group, "worker process died while processing this item "
-                                                     "(a crash in native code?)")
-                    self._restart([])
-                else:
-                    self._restart([[job] for job in group])
-                return
-            else:
-                yield from failed_results(group, f"worker error: {type(error).__name__}: {error}")
+    def submit(self, unit: Unit) -> None:
+        self.unit, self.future = unit, self._pool.submit(_run_in_process, unit)
 
-    def _restart(self, first: list[Group]) -> None:
+    def collect(self, queue: _Queue) -> list[JobResult]:
+        """The finished unit's results ([] while it runs); after a crash, what to retry is queued."""
+        if self.future is None or not self.future.done():
+            return []
+        unit, future = self.unit, self.future
+        self.unit = self.future = None
+        assert unit is not None
+        error = future.exception()
+        if error is None:
+            return future.result()
+        if not isinstance(error, BrokenProcessPool):
+            return failed_results(unit, f"worker error: {type(error).__name__}: {error}", type(error).__name__)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._start()
-        groups = first + [group for group, _ in self.pending]
-        self.pending = [(g, self._pool.submit(_run_in_process, g)) for g in groups]
+        if len(unit) > 1:
+            queue.push_front([[job] for job in unit])
+            return []
+        return failed_results(unit, DIED, "WorkerDied")
 
     def close(self) -> None:
         """Reap the process after a complete run; abandon it (it exits after its item) otherwise."""
-        self._pool.shutdown(wait=not self.pending, cancel_futures=True)
+        self._pool.shutdown(wait=self.future is None, cancel_futures=True)
 
 
 def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
-    """A process per core (``workers``), each loading its models once; results stream back as
-    each item finishes. Processes are spawned, not forked: forking after torch or onnxruntime
-    started threads in the driver can deadlock."""
-    shards = shard_jobs(jobs, config.workers or available_cores()) if jobs else []
-    if not shards:
+    """A process per core (``workers``), each loading its models on first need; results stream
+    back as each unit finishes. Processes are spawned, not forked: forking after torch or
+    onnxruntime started threads in the driver can deadlock."""
+    settled, todo = settle_cached(config, jobs)
+    yield from settled
+    units = job_units(config, todo)
+    if not units:
         return
+    workers = min(config.workers or available_cores(), len(units))
+    if workers < 1:
+        raise ConfigError(f"need at least one worker, got {workers}")
     modules = plugin_modules(config)
-    threads = max(1, available_cores() // len(shards))
+    threads = max(1, available_cores() // workers)
     context = multiprocessing.get_context("spawn")
 
     def start() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(1, mp_context=context, initializer=_start_process,
                                    initargs=(config, modules, threads, os.getpid()))
 
-    lanes = [_Lane(groups, start) for groups in shards]
+    queue = _Queue(units)
+    lanes = [_Lane(start) for _ in range(workers)]
     try:
-        while any(lane.pending for lane in lanes):
-            wait([lane.pending[0][1] for lane in lanes if lane.pending], return_when=FIRST_COMPLETED)
+        while True:
             for lane in lanes:
-                yield from lane.collect()
+                if queue and lane.future is None:
+                    lane.submit(queue.pop())
+            busy = [lane.future for lane in lanes if lane.future is not None]
+            if not busy:
+                break
+            wait(busy, return_when=FIRST_COMPLETED)
+            for lane in lanes:
+                yield from lane.collect(queue)
     finally:
         for lane in lanes:
             lane.close()
@@ -273,12 +310,15 @@ def _ray_slots(ray: Any, config: RunConfig) -> int:
 
 
 def ray_executor(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
-    """The same shards on Ray actors: one actor per worker slot holds a Worker (and a GPU share
-    with ``ray_gpus``). Connects to ``ray_address`` (or $RAY_ADDRESS), reuses a Ray the caller has
-    already started, or else starts a local one for this run. Workers must be able to import
-    sebench and the plugins named in the config (install them on every node)."""
+    """The same units on Ray actors, pulled as actors free up: one actor per worker slot holds a
+    Worker (and a GPU share with ``ray_gpus``). Connects to ``ray_address`` (or $RAY_ADDRESS),
+    reuses a Ray the caller has already started, or else starts a local one for this run. Workers
+    must be able to import sebench and the plugins named in the config (install them on every node)."""
     ray = _import_ray()
-    if not jobs:
+    settled, todo = settle_cached(config, jobs)
+    yield from settled
+    units = job_units(config, todo)
+    if not units:
         return
     started = not ray.is_initialized()
     if started:
@@ -287,26 +327,28 @@ def ray_executor(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
         ray.init(address=address, logging_level=logging.WARNING, **local_options)
     actors: list[Any] = []
     try:
-        shards = shard_jobs(jobs, _ray_slots(ray, config))
+        slots = min(_ray_slots(ray, config), len(units))
         modules = plugin_modules(config)
         actor_class = ray.remote(_WorkerHost).options(num_cpus=1, num_gpus=config.ray_gpus, max_restarts=1)
-        pending: dict[Any, Group] = {}
-        for groups in shards:
-            actor = actor_class.remote(config, modules, 1)
-            actors.append(actor)
-            for group in groups:
-                pending[actor.run.remote(group)] = group
-        while pending:
-            done, rest = ray.wait(list(pending), num_returns=1)
-            if rest:  # sweep whatever else is ready, without waiting
-                done += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        actors = [actor_class.remote(config, modules, 1) for _ in range(slots)]
+        queue = _Queue(units)
+        pending: dict[Any, tuple[Any, Unit]] = {}
+        idle = list(actors)
+        while True:
+            while queue and idle:
+                actor, unit = idle.pop(), queue.pop()
+                pending[actor.run.remote(unit)] = (actor, unit)
+            if not pending:
+                break
+            done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                group = pending.pop(ref)
+                actor, unit = pending.pop(ref)
+                idle.append(actor)
                 try:
                     results = ray.get(ref)
                 except ray.exceptions.RayError as exc:
                     summary = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    results = failed_results(group, f"Ray worker failed: {summary}")
+                    results = failed_results(unit, f"Ray worker failed: {summary}", type(exc).__name__)
                 yield from results
     finally:
         for actor in actors:

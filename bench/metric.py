@@ -18,6 +18,7 @@ from bench.audio import load_audio, resample
 from bench.builtins import BUILTIN_METRICS
 from bench.item import Item, task_parts
 from bench.registry import Registry
+from bench.spec import Spec
 
 NEEDS = ("reference", "transcript", "enrollment", "far_end", "loss_trace", "talk_type")
 
@@ -40,34 +41,36 @@ class Column:
 
 
 class ScoringContext:
-    """The output under test plus the item's other signals, each resampled on demand and memoised."""
+    """The output under test plus the item's other signals, for every metric scoring that output.
+
+    Built once per (item, output) and shared by all metrics: each file is read once and each signal
+    resampled once per rate asked for (both memoised), whichever metric asks first.
+    """
 
     def __init__(self, item: Item, output: np.ndarray, output_rate: int) -> None:
         self.item = item
-        self._output = (np.asarray(output, dtype=np.float32), output_rate)
-        self._cache: dict[tuple[str, int | None], tuple[np.ndarray, int]] = {}
+        self._native: dict[str, tuple[np.ndarray, int]] = {"output": (np.asarray(output, dtype=np.float32), output_rate)}
+        self._resampled: dict[tuple[str, int], np.ndarray] = {}
 
     @property
     def output_rate(self) -> int:
-        return self._output[1]
+        return self._native["output"][1]
 
-    def output(self, sample_rate: int | None = None) -> np.ndarray:
-        audio, rate = self._output
+    def _signal(self, name: str, sample_rate: int | None) -> np.ndarray:
+        if name not in self._native:
+            path = getattr(self.item, name)
+            if path is None:
+                raise KeyError(f"item {self.item.id} has no {name}")
+            self._native[name] = load_audio(path, expected_rate=self.item.sample_rate)
+        audio, rate = self._native[name]
         if sample_rate is None or sample_rate == rate:
             return audio
-        key = ("output", sample_rate)
-        if key not in self._cache:
-            self._cache[key] = (resample(audio, rate, sample_rate), sample_rate)
-        return self._cache[key][0]
+        if (name, sample_rate) not in self._resampled:
+            self._resampled[(name, sample_rate)] = resample(audio, rate, sample_rate)
+        return self._resampled[(name, sample_rate)]
 
-    def _signal(self, field_name: str, sample_rate: int | None) -> np.ndarray:
-        path = getattr(self.item, field_name)
-        if path is None:
-            raise KeyError(f"item {self.item.id} has no {field_name}")
-        key = (field_name, sample_rate)
-        if key not in self._cache:
-            self._cache[key] = load_audio(path, sample_rate, expected_rate=self.item.sample_rate)
-        return self._cache[key][0]
+    def output(self, sample_rate: int | None = None) -> np.ndarray:
+        return self._signal("output", sample_rate)
 
     def input(self, sample_rate: int | None = None) -> np.ndarray:
         """The degraded input (the microphone signal for AEC, the mixture for TSE)."""
@@ -122,3 +125,7 @@ class Metric(ABC):
 
 METRICS: Registry[Metric] = Registry("metric", "sebench.metrics", BUILTIN_METRICS)
 register_metric = METRICS.register
+
+
+def build_metric(spec: Spec) -> Metric:
+    return METRICS.get(spec.name)(**spec.config)

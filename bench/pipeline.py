@@ -1,15 +1,21 @@
-"""One item through one system and a list of metrics, with the harness's checks around each call.
+"""Items through a system and through metrics, with the harness's checks around each call.
 
-This is the unit every executor runs; it knows nothing of caches or stores, so a test or a notebook
-can call it directly.
+The one enhance path and the one scoring path: the worker (``bench.worker``) adds the cache, seeds
+and timing around these functions; a test, a notebook or a script with no store calls them directly
+(``enhance_item``, ``score_item``). Nothing here knows of caches, stores or executors.
 """
 
 from __future__ import annotations
 
+import random
 import signal
+import sys
 import threading
+import time
+import zlib
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -71,12 +77,30 @@ def validate_output(output: object, expected_length: int, *, allow_silence: bool
     return audio
 
 
-def build_input(system: System, item: Item) -> tuple[EnhanceInput, int, int]:
-    """Read and resample the item's signals to the system's rate.
+def seed_everything(run_seed: int, key: str) -> None:
+    """Seed every global RNG from (run seed, key), so a result never depends on the order or the
+    worker that computed it. Keys are ``label/item id`` for systems, ``metric/item id`` for metrics."""
+    seed = zlib.crc32(f"{run_seed}:{key}".encode())
+    random.seed(seed)
+    np.random.seed(seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
 
-    Returns the input record, the item's own rate and its input length, which the output is
-    mapped back to.
-    """
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """An item's signals at the system's rate, plus what the output is mapped back to."""
+
+    inputs: EnhanceInput
+    item_rate: int
+    length: int
+    """The input's length in samples at ``item_rate``."""
+
+
+def prepare_input(system: System, item: Item) -> PreparedInput:
+    """Read and resample the item's signals to the system's rate (the reference only for systems
+    that declare ``uses_reference``)."""
     audio, item_rate = load_audio(item.input, expected_rate=item.sample_rate)
     rate = system.sample_rate or item_rate
     native = resample(audio, item_rate, rate)
@@ -92,7 +116,69 @@ def build_input(system: System, item: Item) -> tuple[EnhanceInput, int, int]:
         enrollment=side(item.enrollment), far_end=side(item.far_end), loss_trace=item.loss_trace,
         reference=reference, meta=dict(item.meta),
     )
-    return inputs, item_rate, len(audio)
+    return PreparedInput(inputs, item_rate, len(audio))
+
+
+def finish_output(system: System, item: Item, prepared: PreparedInput, raw: object) -> np.ndarray:
+    """Check a system's raw output and map it back to the item's rate and input length."""
+    allow_silence = system.may_be_silent or expects_silence(item)
+    output = validate_output(raw, len(prepared.inputs.audio), allow_silence=allow_silence)
+    if prepared.inputs.sample_rate != prepared.item_rate:
+        output = fit_length(resample(output, prepared.inputs.sample_rate, prepared.item_rate), prepared.length)
+    return output
+
+
+@dataclass
+class Enhanced:
+    """One item's outcome: the checked output at the item's rate, or what went wrong."""
+
+    output: np.ndarray | None
+    error: BaseException | None
+    seconds: float
+
+
+def enhance_prepared(system: System, variant: str, batch: Sequence[tuple[Item, PreparedInput]], *,
+                     timeout: float | None = None, seed: Callable[[Item], None] | None = None) -> list[Enhanced]:
+    """Enhance prepared items with one variant, each failure confined to its item.
+
+    A system that overrides ``enhance_batch`` gets one call for the whole batch (seeded once for
+    its first item: its contract is that results never depend on the batch); a batch call that
+    raises or returns the wrong count is retried item by item, so one bad item fails alone. Other
+    systems run item by item, each seeded for its own item. ``timeout`` is per item.
+    """
+    batched = len(batch) > 1 and type(system).enhance_batch is not System.enhance_batch
+    raws, share = (_call_batch(system, variant, batch, timeout, seed) if batched else None) or (None, 0.0)
+    results = []
+    for index, (item, prepared) in enumerate(batch):
+        start = time.perf_counter()
+        try:
+            if raws is None:
+                if seed is not None:
+                    seed(item)
+                with time_limit(timeout):
+                    raw = system.enhance_batch([prepared.inputs], variant)[0]
+            else:
+                raw = raws[index]
+            results.append(Enhanced(finish_output(system, item, prepared, raw), None, share + time.perf_counter() - start))
+        except Exception as exc:
+            results.append(Enhanced(None, exc, share + time.perf_counter() - start))
+    return results
+
+
+def _call_batch(system: System, variant: str, batch: Sequence[tuple[Item, PreparedInput]], timeout: float | None,
+                seed: Callable[[Item], None] | None) -> tuple[list[object], float] | None:
+    """(raw outputs, seconds per item) of one ``enhance_batch`` call; None to retry item by item."""
+    start = time.perf_counter()
+    if seed is not None:
+        seed(batch[0][0])
+    try:
+        with time_limit(timeout * len(batch) if timeout else None):
+            raws = system.enhance_batch([prepared.inputs for _, prepared in batch], variant)
+    except Exception:
+        return None
+    if len(raws) != len(batch):
+        return None
+    return list(raws), (time.perf_counter() - start) / len(batch)
 
 
 def enhance_item(system: System, variant: str, item: Item, *, timeout: float | None = None) -> tuple[np.ndarray, int]:
@@ -101,32 +187,32 @@ def enhance_item(system: System, variant: str, item: Item, *, timeout: float | N
     Raises BadOutputError for unusable output, AudioError for unreadable input, ItemTimeout, or
     whatever the system raised; callers record these per item.
     """
-    inputs, item_rate, length = build_input(system, item)
-    with time_limit(timeout):
-        raw = system.enhance(inputs, variant)
-    return finish_output(system, item, inputs, item_rate, length, raw), item_rate
+    prepared = prepare_input(system, item)
+    (result,) = enhance_prepared(system, variant, [(item, prepared)], timeout=timeout)
+    if result.error is not None:
+        raise result.error
+    return result.output, prepared.item_rate
 
 
-def finish_output(system: System, item: Item, inputs: EnhanceInput, item_rate: int, length: int, raw: object) -> np.ndarray:
-    """Check a system's raw output and map it back to the item's rate and input length."""
-    allow_silence = system.may_be_silent or expects_silence(item)
-    output = validate_output(raw, len(inputs.audio), allow_silence=allow_silence)
-    if inputs.sample_rate != item_rate:
-        output = fit_length(resample(output, inputs.sample_rate, item_rate), length)
-    return output
+def score_metric(metric: Metric, ctx: ScoringContext) -> tuple[dict[str, float], BaseException | None]:
+    """One metric on one output: (its columns, None) or ({}, the exception): a metric bug or a model
+    failure is recorded, never fatal, and never hides the other metrics' columns."""
+    try:
+        return metric.score(ctx), None
+    except Exception as exc:
+        return {}, exc
 
 
 def score_item(metrics: Sequence[Metric], item: Item, output: np.ndarray, rate: int) -> tuple[dict[str, float], dict[str, str]]:
-    """Run every applicable metric. Returns (scores, {metric name: error}) so one metric's
-    failure never hides the others' columns."""
+    """Every applicable metric on one output, sharing one ScoringContext (each reference signal is
+    read and resampled once). Returns (scores, {metric name: error})."""
     ctx = ScoringContext(item, output, rate)
     scores: dict[str, float] = {}
     errors: dict[str, str] = {}
     for metric in metrics:
-        if not metric.applies_to(item):
-            continue
-        try:
-            scores.update(metric.score(ctx))
-        except Exception as exc:  # a metric bug or a model failure is recorded, never fatal
-            errors[metric.name] = f"{type(exc).__name__}: {exc}"
+        if metric.applies_to(item):
+            columns, error = score_metric(metric, ctx)
+            scores.update(columns)
+            if error is not None:
+                errors[metric.name] = f"{type(error).__name__}: {error}"
     return scores, errors

@@ -5,10 +5,15 @@ same config again resumes it: items already recorded as finished are skipped, fa
 retried, and everything else is looked up in the content-addressed cache before being computed.
 ``overwrite`` discards the stored run (the cache is kept); a different config under an existing
 name is refused rather than mixed in.
+
+A metric whose optional dependency is missing is left out of the run with one line naming the
+extra (``RunSummary.skipped``), instead of stopping it; failures are summarised per system and
+error type (``RunSummary.failure_lines``), their full text is in the store.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -16,14 +21,29 @@ import yaml
 from tqdm import tqdm
 
 from bench.config import RunConfig
-from bench.errors import ConfigError
+from bench.errors import ConfigError, MissingDependencyError
 from bench.executors import get_executor
-from bench.item import Item, supports
+from bench.metric import Metric, build_metric
+from bench.plan import build_plan, load_items
 from bench.provenance import collect, device_description
+from bench.spec import Spec
+from bench.status import Status
 from bench.store import ResultStore
-from bench.system import DEFAULT_VARIANT, System, SystemCard
-from bench.testset import TESTSETS
-from bench.worker import Job, JobResult, build_metric, build_system
+from bench.system import build_system
+from bench.worker import JobResult
+
+MISSING_DEPENDENCY = MissingDependencyError.__name__
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One item's failure (or one metric's failure on an item), as the summary groups them."""
+
+    label: str
+    item_id: str
+    kind: str
+    """The exception class; for a metric, ``ErrorType in metric``."""
+    reason: str
 
 
 @dataclass
@@ -39,19 +59,41 @@ class RunSummary:
     enhance_cache_hits: int = 0
     scored: int = 0
     score_cache_hits: int = 0
-    failures: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """One line per metric left out because an optional dependency is missing."""
 
     def add(self, result: JobResult) -> None:
         self.enhanced += result.enhanced
         self.enhance_cache_hits += result.enhance_cache_hits
         self.scored += result.scored
         self.score_cache_hits += result.score_cache_hits
-        if result.status == "ok":
+        job = result.job
+        if result.status == Status.OK:
             self.ok += 1
+            for metric, (error_type, text) in sorted(result.metric_errors.items()):
+                self.failures.append(Failure(job.label, job.item.id, f"{error_type} in {metric}", text))
         else:
             self.failed += 1
-        if result.reason:
-            self.failures.append(f"{result.job.label} / {result.job.item.id}: {result.reason}")
+            self.failures.append(Failure(job.label, job.item.id, result.error_type or "Error", result.reason or ""))
+
+    def failure_lines(self) -> list[str]:
+        """One line per (system, error type) with a count and one example, in order of first
+        appearance; a metric that could not load for want of a package is one line for all systems."""
+        lines: dict[tuple[str, str], list[Failure]] = {}
+        for failure in self.failures:
+            missing = failure.kind.startswith(f"{MISSING_DEPENDENCY} in ")
+            lines.setdefault(("*" if missing else failure.label, failure.kind), []).append(failure)
+        out = []
+        for (label, kind), members in lines.items():
+            first = members[0]
+            count = f"{len(members)} item{'s' if len(members) != 1 else ''}"
+            if label == "*":
+                metric = kind.split(" in ", 1)[1]
+                out.append(f"metric {metric} not scored on {count}: {_short(first.reason)}")
+            else:
+                out.append(f"{label}: {count} {kind}, e.g. {first.item_id}: {_short(first.reason)}")
+        return out
 
     def describe(self) -> str:
         return (f"run {self.run_id}: {self.planned} jobs ({self.already_done} already done, {self.unsupported} unsupported); "
@@ -59,68 +101,39 @@ class RunSummary:
                 f"scored {self.scored} (cache hits {self.score_cache_hits})")
 
 
-def row_label(spec_label: str | None, name: str, variant: str) -> str:
-    base = spec_label or name
-    return base if variant == DEFAULT_VARIANT else f"{base}@{variant}"
+def _short(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
-def load_items(config: RunConfig) -> list[tuple[str, list[Item]]]:
-    """(test set label, items) per configured test set, in config order."""
-    loaded = []
-    seen: set[str] = set()
-    for spec in config.testsets:
-        label = spec.label or spec.name
-        if label in seen:
-            raise ConfigError(f"test set {label!r} appears twice; give each a distinct 'label'")
-        seen.add(label)
-        testset = TESTSETS.get(spec.name)(**spec.config)
-        items = list(testset.items())
-        if config.limit is not None:
-            per_subset: dict[str, int] = {}
-            kept = []
-            for item in items:
-                per_subset[item.subset] = per_subset.get(item.subset, 0) + 1
-                if per_subset[item.subset] <= config.limit:
-                    kept.append(item)
-            items = kept
-        ids = [item.id for item in items]
-        if len(set(ids)) != len(ids):
-            raise ConfigError(f"test set {label!r} yields duplicate item ids")
-        loaded.append((label, items))
-    return loaded
-
-
-def plan(config: RunConfig, systems: list[System], testsets: list[tuple[str, list[Item]]]) -> tuple[list[Job], list[Job], dict[str, SystemCard]]:
-    """Every (variant, item) pair: (supported jobs, unsupported jobs, label -> card)."""
-    jobs: list[Job] = []
-    unsupported: list[Job] = []
-    cards: dict[str, SystemCard] = {}
-    for index, (spec, system) in enumerate(zip(config.systems, systems)):
-        for variant in system.resolve_variants(spec.variant):
-            label = row_label(spec.label, spec.name, variant)
-            if label in cards:
-                raise ConfigError(f"two systems would both be labelled {label!r}; give one a 'label'")
-            cards[label] = system.card(variant)
-            for testset_label, items in testsets:
-                for item in items:
-                    job = Job(testset=testset_label, item=item, system_index=index, label=label, variant=variant)
-                    (jobs if supports(system.tasks, item.task) else unsupported).append(job)
-    return jobs, unsupported, cards
+def usable_metrics(specs: Iterable[Spec]) -> tuple[list[Spec], list[Metric], list[str]]:
+    """(specs, built metrics, skip lines): a metric whose optional dependency is missing when it is
+    built or versioned (its model files are hashed) is left out with one line naming the extra."""
+    kept_specs, kept, skipped = [], [], []
+    for spec in specs:
+        try:
+            metric = build_metric(spec)
+            metric.version  # noqa: B018  (hashes the model files: fails here if the package is absent)
+        except MissingDependencyError as exc:
+            skipped.append(f"metric {spec.name} skipped: {exc}")
+            continue
+        kept_specs.append(spec)
+        kept.append(metric)
+    return kept_specs, kept, skipped
 
 
 def _resolve_run(config: RunConfig, store: ResultStore, provenance: dict) -> str:
     content_hash = config.content_hash()
-    existing = store.runs()
-    same_name = existing[existing["name"] == config.name]
+    same_name = store.run_ids(config.name)
     if config.overwrite:
-        for run_id in same_name["run_id"]:
-            store.delete_run(str(run_id))
+        for run_id in same_name:
+            store.delete_run(run_id)
     else:
         resumed = store.find_run(config.name, content_hash)
         if resumed is not None:
             store.update_provenance(resumed, provenance)
             return resumed
-        if not same_name.empty:
+        if same_name:
             raise ConfigError(
                 f"run {config.name!r} in {config.run_dir} was made with a different config; "
                 "use --overwrite to replace it or --name to start another"
@@ -128,17 +141,12 @@ def _resolve_run(config: RunConfig, store: ResultStore, provenance: dict) -> str
     return store.start_run(config.name, config.to_dict(), provenance, config_hash=content_hash)
 
 
-def _finished(store: ResultStore, run_id: str) -> set[tuple[str, str, str]]:
-    outputs = store.outputs_frame(run_id)
-    done = outputs[outputs["status"] == "ok"]
-    return set(zip(done["system"], done["testset"], done["item_id"]))
-
-
 def execute(config: RunConfig, *, progress: bool = True) -> RunSummary:
+    """Run ``config`` and record every result; the run's identity is the config as given, even when
+    a metric is skipped for a missing dependency (installing it and re-running fills the column)."""
     systems = [build_system(spec) for spec in config.systems]
-    metrics = [build_metric(spec) for spec in config.metrics]
-    testsets = load_items(config)
-    jobs, unsupported, cards = plan(config, systems, testsets)
+    metric_specs, metrics, skipped = usable_metrics(config.metrics)
+    plan = build_plan(config.systems, systems, load_items(config.testsets, config.limit))
 
     config.run_dir.mkdir(parents=True, exist_ok=True)
     (config.run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
@@ -146,22 +154,23 @@ def execute(config: RunConfig, *, progress: bool = True) -> RunSummary:
     provenance = collect(config.seed)
     provenance["metric_versions"] = {metric.name: metric.version for metric in metrics}
     run_id = _resolve_run(config, store, provenance)
-    for label, card in cards.items():
-        store.record_system(run_id, label, card)
+    for label, card in plan.cards.items():
+        store.record_system(run_id, label, card, plan.positions[label])
     for metric in metrics:
         store.record_columns(run_id, metric)
-    for job in unsupported:
-        store.record_output(run_id, job.label, job.testset, job.item, "unsupported")
+    for job in plan.unsupported:
+        store.record_output(run_id, job.label, job.testset, job.item, Status.UNSUPPORTED, position=job.position)
 
-    done = _finished(store, run_id)
-    todo = [job for job in jobs if (job.label, job.testset, job.item.id) not in done]
-    summary = RunSummary(run_id=run_id, store=store, planned=len(jobs) + len(unsupported),
-                         already_done=len(jobs) - len(todo), unsupported=len(unsupported))
-    results: Iterable[JobResult] = get_executor(config.executor)(config, todo)
+    done = store.finished(run_id)
+    todo = [job for job in plan.jobs if (job.label, job.testset, job.item.id) not in done]
+    summary = RunSummary(run_id=run_id, store=store, planned=len(plan.jobs) + len(plan.unsupported),
+                         already_done=len(plan.jobs) - len(todo), unsupported=len(plan.unsupported), skipped=skipped)
+    run_config = dataclasses.replace(config, metrics=metric_specs)
+    results: Iterable[JobResult] = get_executor(config.executor)(run_config, todo)
     for result in tqdm(results, total=len(todo), desc=f"sebench {config.name}", unit="item", disable=not progress):
         job = result.job
         store.record_result(run_id, job.label, job.testset, job.item, result.status, result.reason,
-                            result.output_path, result.seconds, result.scores)
+                            result.output_path, result.seconds, result.scores, job.position)
         summary.add(result)
     provenance["device"] = device_description()  # now that the systems have loaded their frameworks
     store.update_provenance(run_id, provenance)

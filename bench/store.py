@@ -1,7 +1,10 @@
 """SQLite results store: one file per run folder, one row per (run, system, item, column).
 
 Every write is its own transaction, so a run killed at any instant leaves a consistent database
-holding exactly the items that finished; a re-run fills in the rest.
+holding exactly the items that finished; a re-run fills in the rest. ``position`` columns record
+plan order (systems: row order of the config; outputs: the item's index in test-set, then loader
+order), so readers can list rows and items as configured; databases from before they existed gain
+them in place (NULL) when opened.
 """
 
 from __future__ import annotations
@@ -14,13 +17,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from bench.item import Item
 from bench.metric import Column, Metric
+from bench.status import Status
 from bench.system import SystemCard
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,7 +36,7 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT NOT NULL, config_hash TEXT NOT NULL, provenance TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS systems (
-    run_id TEXT NOT NULL, label TEXT NOT NULL, card TEXT NOT NULL,
+    run_id TEXT NOT NULL, label TEXT NOT NULL, card TEXT NOT NULL, position INTEGER,
     PRIMARY KEY (run_id, label)
 );
 CREATE TABLE IF NOT EXISTS columns (
@@ -42,7 +49,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     run_id TEXT NOT NULL, system TEXT NOT NULL, testset TEXT NOT NULL, subset TEXT NOT NULL,
     item_id TEXT NOT NULL, task TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
     output_path TEXT, input_path TEXT, reference_path TEXT, enrollment_path TEXT, far_end_path TEXT,
-    seconds REAL, PRIMARY KEY (run_id, system, testset, item_id)
+    seconds REAL, position INTEGER, PRIMARY KEY (run_id, system, testset, item_id)
 );
 CREATE TABLE IF NOT EXISTS scores (
     run_id TEXT NOT NULL, system TEXT NOT NULL, testset TEXT NOT NULL, subset TEXT NOT NULL,
@@ -51,22 +58,25 @@ CREATE TABLE IF NOT EXISTS scores (
 );
 """
 
-OUTPUT_STATUSES = ("ok", "failed", "unsupported")
+ADDED_COLUMNS = {"systems": "position INTEGER", "outputs": "position INTEGER"}
+"""Columns added after schema version 1, added in place to older databases."""
+
+OUTPUT_COLUMNS = ("run_id", "system", "testset", "subset", "item_id", "task", "status", "reason", "output_path",
+                  "input_path", "reference_path", "enrollment_path", "far_end_path", "seconds", "position")
 
 
 def _path_or_none(path: Path | None) -> str | None:
     return None if path is None else str(path)
 
 
-def _write_output(db: sqlite3.Connection, run_id: str, label: str, testset: str, item: Item, status: str,
-                  reason: str | None, output_path: str | None, seconds: float | None) -> None:
-    if status not in OUTPUT_STATUSES:
-        raise ValueError(f"status must be one of {OUTPUT_STATUSES}, not {status!r}")
+def _write_output(db: sqlite3.Connection, run_id: str, label: str, testset: str, item: Item, status: Status | str,
+                  reason: str | None, output_path: str | None, seconds: float | None, position: int | None) -> None:
+    status = Status(status)  # ValueError for anything that is not a status
     db.execute(
-        "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (run_id, label, testset, item.subset, item.id, item.task, status, reason, output_path,
+        f"INSERT OR REPLACE INTO outputs ({', '.join(OUTPUT_COLUMNS)}) VALUES ({', '.join('?' * len(OUTPUT_COLUMNS))})",
+        (run_id, label, testset, item.subset, item.id, item.task, status.value, reason, output_path,
          str(item.input), _path_or_none(item.reference), _path_or_none(item.enrollment),
-         _path_or_none(item.far_end), seconds),
+         _path_or_none(item.far_end), seconds, position),
     )
 
 
@@ -92,7 +102,11 @@ class ResultStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._connect() as db:
             db.executescript(SCHEMA)
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            for table, column in ADDED_COLUMNS.items():
+                existing = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column.split()[0] not in existing:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self._db.close()
@@ -134,10 +148,10 @@ class ResultStore:
             for table in ("runs", "systems", "columns", "outputs", "scores"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
 
-    def record_system(self, run_id: str, label: str, card: SystemCard) -> None:
+    def record_system(self, run_id: str, label: str, card: SystemCard, position: int | None = None) -> None:
         with self._connect() as db:
-            db.execute("INSERT OR REPLACE INTO systems VALUES (?, ?, ?)",
-                       (run_id, label, json.dumps(card.to_dict(), sort_keys=True, default=str)))
+            db.execute("INSERT OR REPLACE INTO systems (run_id, label, card, position) VALUES (?, ?, ?, ?)",
+                       (run_id, label, json.dumps(card.to_dict(), sort_keys=True, default=str), position))
 
     def record_columns(self, run_id: str, metric: Metric) -> None:
         with self._connect() as db:
@@ -149,27 +163,45 @@ class ResultStore:
                      col.upper, col.unit, num, den, int(col.hidden)),
                 )
 
-    def record_output(self, run_id: str, label: str, testset: str, item: Item, status: str,
-                      reason: str | None = None, output_path: str | None = None, seconds: float | None = None) -> None:
+    def record_output(self, run_id: str, label: str, testset: str, item: Item, status: Status | str,
+                      reason: str | None = None, output_path: str | None = None, seconds: float | None = None,
+                      position: int | None = None) -> None:
         with self._connect() as db:
-            _write_output(db, run_id, label, testset, item, status, reason, output_path, seconds)
+            _write_output(db, run_id, label, testset, item, status, reason, output_path, seconds, position)
 
     def record_scores(self, run_id: str, label: str, testset: str, item: Item, scores: Mapping[str, float]) -> None:
         with self._connect() as db:
             _write_scores(db, run_id, label, testset, item, scores)
 
-    def record_result(self, run_id: str, label: str, testset: str, item: Item, status: str, reason: str | None,
-                      output_path: str | None, seconds: float | None, scores: Mapping[str, float]) -> None:
+    def record_result(self, run_id: str, label: str, testset: str, item: Item, status: Status | str, reason: str | None,
+                      output_path: str | None, seconds: float | None, scores: Mapping[str, float],
+                      position: int | None = None) -> None:
         """An item's scores and its output record in one transaction: both land or neither does."""
         with self._connect() as db:
             _write_scores(db, run_id, label, testset, item, scores)
-            _write_output(db, run_id, label, testset, item, status, reason, output_path, seconds)
+            _write_output(db, run_id, label, testset, item, status, reason, output_path, seconds, position)
 
     # --- reading -------------------------------------------------------------------------------
 
     def _frame(self, query: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
+        import pandas as pd  # only readers need it: a run's driver writes and resumes without
+
         with self._connect() as db:
             return pd.read_sql_query(query, db, params=params)
+
+    def _rows(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._connect() as db:
+            return db.execute(query, params).fetchall()
+
+    def run_ids(self, name: str) -> list[str]:
+        """Runs stored under ``name``, oldest first."""
+        return [row[0] for row in self._rows("SELECT run_id FROM runs WHERE name = ? ORDER BY created_at", (name,))]
+
+    def finished(self, run_id: str) -> set[tuple[str, str, str]]:
+        """(system, test set, item id) of every output recorded ``ok``: what a resumed run skips."""
+        rows = self._rows("SELECT system, testset, item_id FROM outputs WHERE run_id = ? AND status = ?",
+                          (run_id, Status.OK.value))
+        return {(system, testset, item_id) for system, testset, item_id in rows}
 
     def runs(self) -> pd.DataFrame:
         return self._frame("SELECT run_id, name, created_at, config, config_hash, provenance FROM runs ORDER BY created_at")
@@ -181,12 +213,14 @@ class ResultStore:
         return str(runs.iloc[-1]["run_id"])
 
     def provenance(self, run_id: str) -> dict[str, Any]:
-        frame = self._frame("SELECT provenance FROM runs WHERE run_id = ?", (run_id,))
-        return json.loads(frame.iloc[0]["provenance"]) if not frame.empty else {}
+        rows = self._rows("SELECT provenance FROM runs WHERE run_id = ?", (run_id,))
+        return json.loads(rows[0][0]) if rows else {}
 
     def systems(self, run_id: str) -> dict[str, dict[str, Any]]:
-        frame = self._frame("SELECT label, card FROM systems WHERE run_id = ? ORDER BY rowid", (run_id,))
-        return {row.label: json.loads(row.card) for row in frame.itertuples()}
+        """Row label -> its card, with ``position``: the row's index in the run config (None in runs
+        stored before positions were recorded). In the order recorded."""
+        rows = self._rows("SELECT label, card, position FROM systems WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return {label: {**json.loads(card), "position": position} for label, card, position in rows}
 
     def scores_frame(self, run_id: str) -> pd.DataFrame:
         return self._frame(
@@ -196,23 +230,21 @@ class ResultStore:
         )
 
     def outputs_frame(self, run_id: str) -> pd.DataFrame:
-        return self._frame(
-            "SELECT system, testset, subset, item_id, task, status, reason, output_path, input_path, reference_path, "
-            "enrollment_path, far_end_path, seconds FROM outputs WHERE run_id = ? ORDER BY rowid",
-            (run_id,),
-        )
+        """One row per (system, item): ``status`` as ``Status`` members, ``position`` the item's
+        index in plan order (NaN where the run predates positions)."""
+        frame = self._frame(f"SELECT {', '.join(OUTPUT_COLUMNS[1:])} FROM outputs WHERE run_id = ? ORDER BY rowid",
+                            (run_id,))
+        frame["status"] = frame["status"].map(Status)
+        return frame
 
     def column_specs(self, run_id: str) -> dict[str, Column]:
-        frame = self._frame("SELECT * FROM columns WHERE run_id = ? ORDER BY rowid", (run_id,))
-        specs = {}
-        for row in frame.itertuples():
-            ratio = (row.ratio_num, row.ratio_den) if isinstance(row.ratio_num, str) else None  # NULL reads as NaN
-            specs[row.column_name] = Column(
-                name=row.column_name, higher_is_better=bool(row.higher_is_better),
-                lower=None if pd.isna(row.lower) else row.lower, upper=None if pd.isna(row.upper) else row.upper,
-                unit=row.unit, ratio_of=ratio, hidden=bool(row.hidden),
-            )
-        return specs
+        rows = self._rows("SELECT column_name, higher_is_better, lower, upper, unit, ratio_num, ratio_den, hidden "
+                          "FROM columns WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return {
+            name: Column(name=name, higher_is_better=bool(higher), lower=lower, upper=upper, unit=unit,
+                         ratio_of=(num, den) if num is not None else None, hidden=bool(hidden))
+            for name, higher, lower, upper, unit, num, den, hidden in rows
+        }
 
     def column_metrics(self, run_id: str) -> dict[str, str]:
         """Column name -> the metric that produced it (a leaderboard compares versions per column)."""
@@ -220,5 +252,4 @@ class ResultStore:
         return dict(zip(frame["column_name"], frame["metric"]))
 
     def metric_versions(self, run_id: str) -> dict[str, str]:
-        frame = self._frame("SELECT DISTINCT metric, metric_version FROM columns WHERE run_id = ?", (run_id,))
-        return dict(zip(frame["metric"], frame["metric_version"]))
+        return dict(self._rows("SELECT DISTINCT metric, metric_version FROM columns WHERE run_id = ?", (run_id,)))

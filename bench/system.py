@@ -7,8 +7,6 @@ lm-evaluation-harness's model interface it is deliberately narrow.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +16,9 @@ import numpy as np
 
 from bench.builtins import BUILTIN_SYSTEMS
 from bench.errors import ConfigError
+from bench.hashing import digest
 from bench.registry import Registry
+from bench.spec import Spec
 
 DEFAULT_VARIANT = "default"
 
@@ -68,14 +68,8 @@ class SystemCard:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def identity(self) -> str:
-        payload = {
-            "name": self.name,
-            "variant": self.variant,
-            "version": self.version,
-            "config": self.config,
-            "checkpoint_sha256": self.checkpoint_sha256,
-        }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        return digest({"name": self.name, "variant": self.variant, "version": self.version, "config": self.config,
+                       "checkpoint_sha256": self.checkpoint_sha256})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +99,9 @@ class System(ABC):
     needs: ClassVar[frozenset[str]] = frozenset()
     """Item fields the system cannot work without (``loss_trace`` for trace-driven concealment):
     an item lacking one is unsupported up front, shown as ``-`` like a task the system does not do."""
+    batch_size: ClassVar[int] = 8
+    """Items of one variant the parallel executors hand over together, if ``enhance_batch`` is
+    overridden (otherwise every item is scheduled on its own)."""
 
     def __init__(self, **config: Any) -> None:
         self.config: dict[str, Any] = dict(config)
@@ -164,3 +161,7 @@ class System(ABC):
 
 SYSTEMS: Registry[System] = Registry("system", "sebench.systems", BUILTIN_SYSTEMS)
 register_system = SYSTEMS.register
+
+
+def build_system(spec: Spec) -> System:
+    return SYSTEMS.get(spec.name)(**spec.config)

@@ -1,16 +1,17 @@
-"""The per-process worker: holds loaded systems and metrics, turns Jobs into JobResults.
+"""The per-process worker: holds built systems and metrics, turns Jobs into JobResults.
 
-Executors (serial, process pool, Ray) differ only in where Workers live; each Worker loads every
-model once, and only when something actually has to be computed (a fully cached re-run loads
-nothing), and the driver alone writes to the results store.
+Executors (serial, process pool, Ray) differ only in where Workers live and how jobs reach them.
+A Worker builds each system and metric on first use and loads its model only on the first cache
+miss that needs it, so a fully cached re-run loads nothing; the driver alone writes to the store.
+
+Per job: look the output up in the cache (key: system card identity, task, input hashes), else
+enhance through ``bench.pipeline.enhance_prepared``; then score the output with every applicable
+metric against one shared ``ScoringContext``, each metric's scores cached and its failure isolated.
 """
 
 from __future__ import annotations
 
-import random
-import sys
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -22,35 +23,27 @@ from bench.cache import Cache, enhancement_key, score_key
 from bench.config import RunConfig
 from bench.errors import SebenchError
 from bench.item import Item
-from bench.metric import METRICS, Metric
-from bench.pipeline import ItemTimeout, build_input, finish_output, score_item, time_limit
+from bench.metric import Metric, ScoringContext, build_metric
+from bench.pipeline import ItemTimeout, PreparedInput, enhance_prepared, prepare_input, score_metric, seed_everything
+from bench.plan import Job
 from bench.registry import load_plugins
-from bench.spec import Spec
-from bench.system import SYSTEMS, EnhanceInput, System
+from bench.status import Status
+from bench.system import System, build_system
 
 LOAD_STAGE = "load"
 ENHANCE_STAGE = "enhance"
 
 
-@dataclass(frozen=True)
-class Job:
-    testset: str
-    item: Item
-    system_index: int
-    label: str
-    variant: str
-
-    @property
-    def item_key(self) -> tuple[str, str]:
-        """What shards and batches group on: every job reading the same input file."""
-        return (self.testset, self.item.id)
-
-
 @dataclass
 class JobResult:
     job: Job
-    status: str
+    status: Status
     reason: str | None = None
+    """What went wrong, as stored: the job's failure, or the failed metrics of an ok job."""
+    error_type: str | None = None
+    """The exception class that failed the job (failure summaries group on it)."""
+    metric_errors: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Metric name -> (exception class, text), for metrics that failed on an ok job."""
     output_path: str | None = None
     seconds: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
@@ -65,34 +58,19 @@ class JobResult:
     def add_time(self, stage: str, seconds: float) -> None:
         self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
 
-
-def build_system(spec: Spec) -> System:
-    return SYSTEMS.get(spec.name)(**spec.config)
-
-
-def build_metric(spec: Spec) -> Metric:
-    return METRICS.get(spec.name)(**spec.config)
+    def fail(self, exc: BaseException, *, by_system: bool = False, prefix: str = "") -> None:
+        self.status = Status.FAILED
+        self.reason = prefix + describe_error(exc, by_system=by_system)
+        self.error_type = type(exc).__name__
 
 
-def seed_everything(run_seed: int, key: str) -> None:
-    """Per-item seed, so a result never depends on the order or the worker that ran it."""
-    seed = zlib.crc32(f"{run_seed}:{key}".encode())
-    random.seed(seed)
-    np.random.seed(seed)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.manual_seed(seed)
+def failed_results(jobs: Sequence[Job], reason: str, error_type: str) -> list[JobResult]:
+    """Results for jobs that never got a verdict from a worker (it died, or could not start)."""
+    return [JobResult(job=job, status=Status.FAILED, reason=reason, error_type=error_type) for job in jobs]
 
 
-@dataclass
-class _Prepared:
-    """One job on its way through enhancement: the system-rate input and where its output goes."""
-
-    index: int
-    inputs: EnhanceInput
-    item_rate: int
-    length: int
-    key: str
+Output = tuple[np.ndarray, int, Path]
+"""An enhanced output at the item's rate: (audio, rate, its file in the cache)."""
 
 
 class Worker:
@@ -134,6 +112,35 @@ class Worker:
             result.add_time(LOAD_STAGE, time.perf_counter() - start)
         return metric
 
+    # --- cache only ------------------------------------------------------------------------------
+
+    def cached_result(self, job: Job) -> JobResult | None:
+        """The job's result if the cache holds its output and every applicable score, else None.
+
+        Loads no model and computes nothing, so a driver can settle a fully cached job without
+        starting a worker process; anything unusual (an unreadable input) is left to ``process``.
+        """
+        try:
+            key = self._output_key(job)
+            hit = self._cached_output(job, key)
+            if hit is None:
+                return None
+            output, rate, path = hit
+            out_hash = audio_hash(output, rate)
+            result = JobResult(job=job, status=Status.OK, output_path=str(path), seconds=0.0, enhance_cache_hits=1)
+            for metric in self.metrics():
+                if metric.applies_to(job.item):
+                    scores = self.cache.get_scores(score_key(metric.version, out_hash, job.item))
+                    if scores is None:
+                        return None
+                    result.scores.update(scores)
+                    result.score_cache_hits += 1
+            return result
+        except Exception:
+            return None
+
+    # --- compute ---------------------------------------------------------------------------------
+
     def process(self, job: Job) -> JobResult:
         return self.process_batch([job])[0]
 
@@ -141,129 +148,96 @@ class Worker:
         """Results equal to ``process`` on each job, computed with less repeated work.
 
         Each item's input is read and resampled once per system, however many of its variants are
-        in the batch. A system that overrides ``enhance_batch`` gets one call per variant over its
-        cache misses (seeded once, so its contract is that results never depend on the batch); a
-        batch call that raises is retried item by item, so one bad item fails alone. Other systems
-        run item by item, each seeded by its own key. Results come back in the order of ``jobs``.
+        in the batch; the cache misses of one (system, variant) go through ``enhance_prepared``
+        together, so a system that batches gets them in one call. Results come back in the order of
+        ``jobs``.
         """
-        results = [JobResult(job=job, status="ok") for job in jobs]
-        outputs: dict[int, tuple[np.ndarray, int, Path]] = {}
+        results = [JobResult(job=job, status=Status.OK) for job in jobs]
+        outputs: dict[int, Output] = {}
         misses: dict[tuple[int, str], list[int]] = {}
         keys: dict[int, str] = {}
         for index, job in enumerate(jobs):
             try:
                 keys[index] = self._output_key(job)
-                hit = self._cached_output(job, keys[index], results[index])
+                hit = self._cached_output(job, keys[index])
             except Exception as exc:  # an unreadable input file, a broken card: this job only
-                self._fail(results[index], _reason(exc), 0.0)
+                results[index].fail(exc)
+                results[index].seconds = 0.0
                 continue
             if hit is None:
                 misses.setdefault((job.system_index, job.variant), []).append(index)
             else:
+                results[index].enhance_cache_hits += 1
+                results[index].seconds = 0.0
                 outputs[index] = hit
-        inputs: dict[tuple[int, tuple[str, str]], tuple[EnhanceInput, int, int]] = {}
+        prepared: dict[tuple[int, tuple[str, str]], PreparedInput] = {}
         for (system_index, variant), members in misses.items():
-            outputs.update(self._enhance_group(system_index, variant, [jobs[i] for i in members], members,
-                                               results, inputs, keys))
+            outputs.update(self._enhance(system_index, variant, members, jobs, results, keys, prepared))
         for index, (output, rate, path) in outputs.items():
-            result = results[index]
-            result.output_path = str(path)
-            errors = self._score(jobs[index].item, output, rate, result)
-            if errors:
-                result.reason = "; ".join(f"{name}: {err}" for name, err in sorted(errors.items()))
+            results[index].output_path = str(path)
+            self._score(jobs[index].item, output, rate, results[index])
         return results
 
-    @staticmethod
-    def _fail(result: JobResult, reason: str, seconds: float) -> None:
-        result.status = "failed"
-        result.reason = reason
-        result.seconds = seconds
-
-    def _cached_output(self, job: Job, key: str, result: JobResult) -> tuple[np.ndarray, int, Path] | None:
+    def _cached_output(self, job: Job, key: str) -> Output | None:
         system = self.system(job.system_index)
         if not (self.config.use_cache and system.cache_outputs):
             return None
         cached = self.cache.get_audio(key)
         if cached is None:
             return None
-        result.enhance_cache_hits += 1
-        result.seconds = 0.0
         return cached[0], cached[1], self.cache.audio_path(key)
 
     def _output_key(self, job: Job) -> str:
         system = self.system(job.system_index)
         return enhancement_key(system.card(job.variant).identity(), job.item, system.uses_reference)
 
-    def _enhance_group(self, system_index: int, variant: str, jobs: list[Job], indices: list[int],
-                       results: list[JobResult], inputs: dict, keys: dict[int, str]) -> dict[int, tuple[np.ndarray, int, Path]]:
+    def _enhance(self, system_index: int, variant: str, members: list[int], jobs: Sequence[Job],
+                 results: list[JobResult], keys: dict[int, str],
+                 prepared: dict[tuple[int, tuple[str, str]], PreparedInput]) -> dict[int, Output]:
         """Enhance the cache misses of one (system, variant); returns {job index: output}."""
-        first = results[indices[0]]
         try:
-            system = self._loaded_system(system_index, first)
+            system = self._loaded_system(system_index, results[members[0]])
         except Exception as exc:
-            for index in indices:
-                self._fail(results[index], f"loading the system failed: {_reason(exc, by_system=True)}", 0.0)
+            for index in members:
+                results[index].fail(exc, by_system=True, prefix="loading the system failed: ")
+                results[index].seconds = 0.0
             return {}
-        prepared: list[_Prepared] = []
-        for job, index in zip(jobs, indices):
-            start = time.perf_counter()
+        ready: list[int] = []
+        for index in members:
+            job, start = jobs[index], time.perf_counter()
             try:
                 shared = (system_index, job.item_key)
-                if shared not in inputs:
-                    inputs[shared] = build_input(system, job.item)
-                record, item_rate, length = inputs[shared]
-                prepared.append(_Prepared(index, record, item_rate, length, keys[index]))
+                if shared not in prepared:
+                    prepared[shared] = prepare_input(system, job.item)
+                ready.append(index)
             except Exception as exc:
-                self._fail(results[index], _reason(exc), time.perf_counter() - start)
+                results[index].fail(exc)
+                results[index].seconds = time.perf_counter() - start
             results[index].add_time(ENHANCE_STAGE, time.perf_counter() - start)
-        if not prepared:
+        if not ready:
             return {}
-        batched = len(prepared) > 1 and type(system).enhance_batch is not System.enhance_batch
-        raws = self._run_batch(system, variant, jobs[0].label, prepared, results) if batched else None
+        label = jobs[ready[0]].label
+        batch = [(jobs[i].item, prepared[(system_index, jobs[i].item_key)]) for i in ready]
+        enhanced = enhance_prepared(system, variant, batch, timeout=self.config.timeout,
+                                    seed=lambda item: seed_everything(self.config.seed, f"{label}/{item.id}"))
         outputs = {}
-        for entry in prepared:
-            result = results[entry.index]
-            start = time.perf_counter()
-            try:
-                raw = raws[entry.index] if raws is not None else self._run_one(system, variant, entry, result)
-                output = finish_output(system, result.job.item, entry.inputs, entry.item_rate, entry.length, raw)
-            except Exception as exc:
-                self._fail(result, _reason(exc, by_system=True), (result.seconds or 0.0) + time.perf_counter() - start)
+        for index, (_, inputs), outcome in zip(ready, batch, enhanced):
+            result = results[index]
+            result.seconds = outcome.seconds
+            result.add_time(ENHANCE_STAGE, outcome.seconds)
+            if outcome.error is not None:
+                result.fail(outcome.error, by_system=True)
                 continue
-            elapsed = time.perf_counter() - start
-            result.seconds = (result.seconds or 0.0) + elapsed
-            result.add_time(ENHANCE_STAGE, elapsed)
             result.enhanced += 1
-            outputs[entry.index] = (output, entry.item_rate, self.cache.put_audio(entry.key, output, entry.item_rate))
+            path = self.cache.put_audio(keys[index], outcome.output, inputs.item_rate)
+            outputs[index] = (outcome.output, inputs.item_rate, path)
         return outputs
 
-    def _run_one(self, system: System, variant: str, entry: _Prepared, result: JobResult) -> np.ndarray:
-        seed_everything(self.config.seed, f"{result.job.label}/{result.job.item.id}")
-        with time_limit(self.config.timeout):
-            return system.enhance_batch([entry.inputs], variant)[0]
-
-    def _run_batch(self, system: System, variant: str, label: str, prepared: list[_Prepared],
-                   results: list[JobResult]) -> dict[int, np.ndarray] | None:
-        """One ``enhance_batch`` call; ``None`` (retry item by item) if it raises or miscounts."""
-        start = time.perf_counter()
-        seed_everything(self.config.seed, f"{label}/{results[prepared[0].index].job.item.id}")
-        timeout = self.config.timeout * len(prepared) if self.config.timeout else None
-        try:
-            with time_limit(timeout):
-                raws = system.enhance_batch([entry.inputs for entry in prepared], variant)
-        except Exception:
-            return None
-        if len(raws) != len(prepared):
-            return None
-        share = (time.perf_counter() - start) / len(prepared)
-        for entry in prepared:
-            results[entry.index].seconds = share
-            results[entry.index].add_time(ENHANCE_STAGE, share)
-        return {entry.index: raw for entry, raw in zip(prepared, raws)}
-
-    def _score(self, item: Item, output: np.ndarray, rate: int, result: JobResult) -> dict[str, str]:
+    def _score(self, item: Item, output: np.ndarray, rate: int, result: JobResult) -> None:
+        """Every applicable metric on one output through one shared ScoringContext (built on the
+        first cache miss), each metric's scores cached and its failure recorded apart."""
         out_hash = audio_hash(output, rate)
-        errors: dict[str, str] = {}
+        ctx: ScoringContext | None = None
         for position, metric in enumerate(self.metrics()):
             if not metric.applies_to(item):
                 continue
@@ -276,21 +250,24 @@ class Worker:
             try:
                 self._loaded_metric(position, result)
             except Exception as exc:
-                errors[metric.name] = f"loading failed: {_reason(exc)}"
+                result.metric_errors[metric.name] = (type(exc).__name__, f"loading failed: {describe_error(exc)}")
                 continue
+            ctx = ctx or ScoringContext(item, output, rate)
             start = time.perf_counter()
             seed_everything(self.config.seed, f"{metric.name}/{item.id}")
-            scores, metric_errors = score_item([metric], item, output, rate)
+            scores, error = score_metric(metric, ctx)
             result.add_time(metric.name, time.perf_counter() - start)
-            errors.update(metric_errors)
-            if not metric_errors:
-                result.scored += 1
-                self.cache.put_scores(key, scores)
-                result.scores.update(scores)
-        return errors
+            if error is not None:
+                result.metric_errors[metric.name] = (type(error).__name__, describe_error(error))
+                continue
+            result.scored += 1
+            self.cache.put_scores(key, scores)
+            result.scores.update(scores)
+        if result.metric_errors:
+            result.reason = "; ".join(f"{name}: {text}" for name, (_, text) in sorted(result.metric_errors.items()))
 
 
-def _reason(exc: BaseException, *, by_system: bool = False) -> str:
+def describe_error(exc: BaseException, *, by_system: bool = False) -> str:
     """The failure text stored per item. Harness errors (bad output, unreadable file, timeout) speak
     for themselves; anything else raised inside a system's code is blamed on the system."""
     if by_system and not isinstance(exc, (SebenchError, ItemTimeout)):

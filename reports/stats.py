@@ -12,7 +12,6 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 CONFIDENCE = 0.95
 RESAMPLES = 1000
@@ -111,6 +110,8 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, *,
     if np.all(diff == 0.0):
         p_wil = 1.0
     else:
+        from scipy import stats as sps  # 1 s to import: only paired comparisons pay it
+
         p_wil = float(sps.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided").pvalue)
     return PairedResult(n=n, mean_a=float(a.mean()), mean_b=float(b.mean()), difference=float(diff.mean()),
                         ci_low=low, ci_high=high, p_bootstrap=float(p_boot), p_wilcoxon=p_wil)

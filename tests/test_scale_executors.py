@@ -1,4 +1,4 @@
-"""Parallel executors: same results as serial, deterministic shards, models loaded once per worker,
+"""Parallel executors: same results as serial, dynamic scheduling, models loaded once per worker,
 crash isolation, batching that changes nothing, and the Ray executor on a local Ray."""
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import pytest
 
 from bench.config import RunConfig
 from bench.errors import MissingDependencyError
-from bench.executors import group_jobs, shard_jobs, stable_hash
+from bench.executors import job_units
 from bench.item import DENOISE
 from bench.metric import Column, Metric, ScoringContext, register_metric
 from bench.runner import execute
 from bench.spec import parse_spec
 from bench.system import EnhanceInput, System, register_system
-from bench.worker import Job, Worker
+from bench.plan import Job
+from bench.worker import Worker
 
 TESTS_DIR = Path(__file__).parent
 
@@ -189,29 +190,47 @@ def plan_jobs(tmp_path: Path, n: int = 9) -> list[Job]:
             for item in items]
 
 
-def test_sharding_is_deterministic_balanced_and_keeps_items_together(tmp_path, toy_plugin):
-    jobs = plan_jobs(tmp_path)
-    shards = shard_jobs(jobs, 2)
-    shuffled = list(jobs)
-    random.Random(1).shuffle(shuffled)
+def test_units_are_single_jobs_except_batches_longest_first(tmp_path, toy_plugin):
+    jobs = plan_jobs(tmp_path, n=9)  # toy items all last 1 s: ties keep plan order
+    config = make_config(tmp_path, ["unprocessed", "toy-gain", "scale-counted"], ["toy-rms"], name="u")
+    units = job_units(config, jobs)
+    batched = [job for job in jobs if job.system_index == 2]  # scale-counted overrides enhance_batch: 8 a unit
+    assert units == [batched[:8]] + [[job] for job in jobs if job.system_index < 2] + [batched[8:]]
 
-    def members(result):
-        return [{(j.label, j.variant, j.item.id) for group in shard for j in group} for shard in result]
+    long_items = toy_plugin.ToyTestSet(root=tmp_path / "long", n=3, rate=48000).items()  # 1 s at 48k: 3x the frames
+    mixed = jobs[:3] + [Job("long", item, 0, "a", "default") for item in long_items]
+    assert [unit[0].testset for unit in job_units(config, mixed)] == ["long"] * 3 + ["toy"] * 3
 
-    assert members(shard_jobs(shuffled, 2)) == members(shards)  # job order does not matter
-    assert [[g[0].item.id for g in shard] for shard in shards] == [sorted(g[0].item.id for g in shard) for shard in shards]
-    assert sum(len(g) for shard in shards for g in shard) == len(jobs)
-    assert [g[0].item.id for g in group_jobs(jobs)] == [f"toy/{i}" for i in range(9)]  # plan order
-    for shard in shards:
-        for group in shard:
-            assert len({job.item_key for job in group}) == 1 and len(group) == 3  # all variants of an item
-    # toy items all last 1 s: 9 groups split 5 / 4
-    assert sorted(len(shard) for shard in shards) == [4, 5]
-    assert len(shard_jobs(jobs, 20)) == 9  # never more shards than items
-    # the key hash is process-independent (unlike hash()), so shards are the same in every run
-    code = "from bench.executors import stable_hash; print(stable_hash(('toy', 'toy/3')))"
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert int(other.stdout) == stable_hash(("toy", "toy/3"))
+
+@register_system("scale-sleepy")
+class SleepySystem(System):
+    """Sleeps ``long`` seconds on item toy/0 and ``short`` on the others; logs each job's worker."""
+
+    tasks = frozenset({DENOISE})
+    sample_rate = None
+
+    def enhance(self, inputs: EnhanceInput, variant: str = "default") -> np.ndarray:
+        import time
+
+        time.sleep(float(self.config["long"] if inputs.item_id == "toy/0" else self.config["short"]))
+        _log(self.config["log_dir"], f"job_{inputs.item_id.replace('/', '_')}")
+        return inputs.audio
+
+
+def test_uneven_jobs_do_not_idle_a_worker(tmp_path, toy_plugin):
+    """One slow item and many quick ones on two workers: the quick ones all go to the free worker
+    (static shards of equal audio would have queued half of them behind the slow one)."""
+    log = tmp_path / "log"
+    config = make_config(tmp_path, [f"scale-sleepy:long=4,short=0.05,log_dir={log}"], ["toy-rms"], name="uneven",
+                         executor="local", n=9)
+    summary = execute(config, progress=False)
+    assert summary.ok == 9
+    by_worker: dict[str, list[str]] = {}
+    for path in log.iterdir():
+        by_worker.setdefault(path.name.split("-")[-2], []).append(path.name.rsplit("-", 2)[0])
+    assert len(by_worker) == 2
+    slow = next(jobs for jobs in by_worker.values() if "job_toy_0" in jobs)
+    assert slow == ["job_toy_0"]  # the other worker took all eight quick items meanwhile
 
 
 def test_process_batch_equals_process_and_shares_work(tmp_path, toy_plugin):

@@ -50,12 +50,14 @@ from threadpoolctl import threadpool_limits
 from bench.audio import audio_info
 from bench.config import RunConfig
 from bench.executors import EXECUTORS, available_cores
-from bench.item import Item, supports
-from bench.metric import ScoringContext
-from bench.pipeline import enhance_item
-from bench.runner import execute, load_items, row_label
+from bench.item import Item
+from bench.metric import ScoringContext, build_metric
+from bench.pipeline import enhance_item, score_metric
+from bench.plan import Job, build_plan, load_items
+from bench.runner import execute
 from bench.spec import parse_spec
-from bench.worker import ENHANCE_STAGE, LOAD_STAGE, Job, JobResult, build_metric, build_system
+from bench.system import build_system
+from bench.worker import ENHANCE_STAGE, LOAD_STAGE, JobResult
 
 DEFAULT_METRICS = ("sisdr", "stoi", "pesq", "dnsmos")
 TARGETS = {"overhead": 0.10, "speedup": 1.8, "cached": 50.0, "total_seconds": 300.0}
@@ -121,27 +123,21 @@ def _bare_pass(config: RunConfig) -> Pass:
     metrics = [build_metric(spec) for spec in config.metrics]
     for model in [*systems, *metrics]:
         model.load()
-    items = [item for _, loaded in load_items(config) for item in loaded]
-    for spec, system in zip(config.systems, systems):
-        for variant in system.resolve_variants(spec.variant):
-            for item in items:
-                if not supports(system.tasks, item.task):
-                    continue
-                seconds = duration(item)
+    plan = build_plan(config.systems, systems, load_items(config.testsets, config.limit))
+    for job in plan.jobs:
+        seconds = duration(job.item)
+        began = time.perf_counter()
+        try:
+            output, rate = enhance_item(systems[job.system_index], job.variant, job.item)
+        except Exception:
+            continue  # the harness records such items as failed and scores nothing either
+        totals.add(enhance_stage(job.label), seconds, time.perf_counter() - began)
+        ctx = ScoringContext(job.item, output, rate)
+        for metric in metrics:
+            if metric.applies_to(job.item):
                 began = time.perf_counter()
-                try:
-                    output, rate = enhance_item(system, variant, item)
-                except Exception:
-                    continue  # the harness records such items as failed and scores nothing either
-                totals.add(enhance_stage(row_label(spec.label, spec.name, variant)), seconds, time.perf_counter() - began)
-                for metric in metrics:
-                    if metric.applies_to(item):
-                        began = time.perf_counter()
-                        try:
-                            metric.score(ScoringContext(item, output, rate))
-                        except Exception:
-                            pass
-                        totals.add(metric.name, seconds, time.perf_counter() - began)
+                score_metric(metric, ctx)
+                totals.add(metric.name, seconds, time.perf_counter() - began)
     return Pass("bare", time.perf_counter() - start, totals, cpu=time.process_time() - cpu)
 
 
@@ -271,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              executor=executor, workers=args.workers)
 
         warm = time.perf_counter()
-        items = [item for _, loaded in load_items(config("build")) for item in loaded]
+        items = [item for _, loaded in load_items(config("build").testsets) for item in loaded]
         audio = sum(duration(item) for item in items)
         warmup = config("warmup", cache="cache-warmup")
         warmup.limit = 1

@@ -1,33 +1,24 @@
-"""Small helpers every metric module shares: model-file hashing, config parsing, silence checks.
-
-Model files are hashed once per process (keyed by path, size and mtime) because ``version`` is
-asked for on every cache lookup and the Whisper model alone is 75 MB.
-"""
+"""Small helpers every metric module shares: model-file hashing, config parsing, silence checks."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.audio import align, file_sha256
+from bench.audio import align
 from bench.errors import ConfigError, MissingDependencyError
+from bench.hashing import file_sha256
 from bench.metric import ScoringContext
 
 
-@lru_cache(maxsize=None)
-def _sha256_keyed(path: str, size: int, mtime_ns: int) -> str:
-    return file_sha256(path)
-
-
 def model_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 of a model file, memoised per process while the file is unchanged."""
-    stat = os.stat(path)
-    return _sha256_keyed(str(path), stat.st_size, stat.st_mtime_ns)
+    """sha256 of a model file, memoised (``bench.hashing``): ``version`` is asked for on every
+    cache lookup and the Whisper model alone is 75 MB."""
+    return file_sha256(path)
 
 
 def package_dir(package: str, extra: str) -> Path:

