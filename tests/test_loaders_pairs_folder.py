@@ -154,7 +154,7 @@ def _inputs(item):
 def test_seflow_demo_example_config_finds_every_output(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """examples/seflow_demo.yaml builds, and each f-B-H row has an output for all 25 items."""
     from bench.config import load_yaml_config
-    from bench.runner import load_items, plan
+    from bench.plan import build_plan, load_items
 
     repo = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(repo)
@@ -162,10 +162,10 @@ def test_seflow_demo_example_config_finds_every_output(shared_data: Path, monkey
         pytest.skip("the example's relative paths assume ../shared/data beside the checkout")
     config = RunConfig(**load_yaml_config(repo / "examples" / "seflow_demo.yaml"))
     systems = [SYSTEMS.get(spec.name)(**spec.config) for spec in config.systems]
-    testsets = load_items(config)
-    jobs, unsupported, cards = plan(config, systems, testsets)
-    assert not unsupported and len(jobs) == 7 * 25
-    assert list(cards) == ["unprocessed", "oracle", "f-1-1", "f-3-1", "f-6-2", "f-9-3", "f-12-4"]
+    plan = build_plan(config.systems, systems, load_items(config.testsets, config.limit))
+    jobs = plan.jobs
+    assert not plan.unsupported and len(jobs) == 7 * 25
+    assert list(plan.cards) == ["unprocessed", "oracle", "f-1-1", "f-3-1", "f-6-2", "f-9-3", "f-12-4"]
     assert [m.name for m in config.metrics] == ["dnsmos", "pesq", "stoi"]
     for job in jobs:
         system = systems[job.system_index]
