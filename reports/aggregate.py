@@ -19,11 +19,14 @@ import pandas as pd
 
 from bench.errors import ConfigError
 from bench.metric import Column
+from bench.status import Status
 from bench.store import ResultStore
 from reports.order import item_ranks, sort_rows, system_order
 from reports.stats import CONFIDENCE, RESAMPLES, bootstrap_mean_ci, bootstrap_ratio_ci, cell_rng, ratio
 
-OK, UNSUPPORTED, FAILED, NOT_APPLICABLE = "ok", "unsupported", "failed", "n/a"
+OK, UNSUPPORTED, FAILED = Status.OK.value, Status.UNSUPPORTED.value, Status.FAILED.value
+NOT_APPLICABLE = "n/a"
+"""Cell statuses: an output status, or n/a where the metric does not apply."""
 """Cell statuses: a value; the system does not do this task (`-`); every item failed; the metric
 does not apply to these items (no reference on real recordings, say)."""
 

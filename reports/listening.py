@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from bench.status import Status
 from reports.aggregate import RunData, display_decimals
 from reports.sources import KnownRoots, copy_clip, known_roots, safe_source
 
@@ -126,9 +127,9 @@ def _item_section(run: RunData, testset: str, subset: str, item_id: str, rows: p
         row = by_system.get(label)
         if row is None:
             continue
-        if row.status == "ok":
+        if row.status == Status.OK:
             cell = _player(_place(row.output_path, folder / f"out-{slug(label)}", roots), out_dir)
-        elif row.status == "unsupported":
+        elif row.status == Status.UNSUPPORTED:
             cell = '<span class="status">not supported</span>'
         else:
             cell = f'<span class="status">failed: {html.escape(roots.display(str(row.reason or "")))}</span>'
