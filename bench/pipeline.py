@@ -111,10 +111,12 @@ def prepare_input(system: System, item: Item) -> PreparedInput:
     reference = None
     if system.uses_reference and item.reference is not None:
         reference = fit_length(side(item.reference), len(native))
+    own_files = {name: getattr(item, name) for name in ("input", "reference", "enrollment", "far_end")}
     inputs = EnhanceInput(
         audio=native, sample_rate=rate, task=item.task, item_id=item.id, source=item.input, subset=item.subset,
         enrollment=side(item.enrollment), far_end=side(item.far_end), loss_trace=item.loss_trace,
         reference=reference, meta=dict(item.meta),
+        item_files={k: v for k, v in own_files.items() if v is not None} if system.reads_item_files else {},
     )
     return PreparedInput(inputs, item_rate, len(audio))
 

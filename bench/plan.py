@@ -52,7 +52,8 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     """Jobs whose task the system supports, in plan order."""
     unsupported: list[Job] = field(default_factory=list)
-    """Jobs the system cannot run (recorded as ``unsupported``, shown as ``-``)."""
+    """Jobs the system cannot run: a task it does not support, or an item lacking a field it
+    ``needs`` (recorded as ``unsupported``, shown as ``-``)."""
     cards: dict[str, SystemCard] = field(default_factory=dict)
     """Row label -> card, in row order."""
 
@@ -110,6 +111,7 @@ def build_plan(system_specs: Sequence[Spec], systems: Sequence[System],
             for testset_label, items in testsets:
                 for item in items:
                     job = Job(testset_label, item, index, label, variant, position)
-                    (plan.jobs if supports(system.tasks, item.task) else plan.unsupported).append(job)
+                    runnable = supports(system.tasks, item.task) and not system.unmet_needs(item)
+                    (plan.jobs if runnable else plan.unsupported).append(job)
                     position += 1
     return plan

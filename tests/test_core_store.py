@@ -85,3 +85,17 @@ def test_old_database_gains_position_columns_in_place(tmp_path):
     assert list(store.outputs_frame("old")["position"].fillna(-1)) == [-1, 0]
     assert dict(sqlite3.connect(path).execute("SELECT key, value FROM meta").fetchall())["schema_version"] == "2"
     ResultStore(path)  # opening again changes nothing
+
+
+def test_items_lacking_what_a_system_needs_are_unsupported_up_front(tmp_path, toy_plugin):
+    """plc-zero needs a loss trace; toy items have none: planned as unsupported, never run."""
+    from bench.item import PLC
+
+    items = [item.with_(task=PLC) for item in toy_plugin.ToyTestSet(root=tmp_path / "d", n=2).items()]
+    from bench.plan import build_plan
+    from bench.system import build_system
+
+    specs = [parse_spec("plc-zero"), parse_spec("unprocessed")]
+    plan = build_plan(specs, [build_system(spec) for spec in specs], [("toy", items)])
+    assert [job.label for job in plan.unsupported] == ["plc-zero", "plc-zero"]
+    assert [job.label for job in plan.jobs] == ["unprocessed", "unprocessed"]

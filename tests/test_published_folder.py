@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from bench.audio import file_sha256
-from bench.pipeline import build_input
+from bench.pipeline import prepare_input
 from systems.folder import FolderSystem, RefusedOutputError
 from testsets.manifest import Manifest
 from tests.loaders_support import noise, tone
@@ -35,8 +35,8 @@ def test_per_item_folders_the_default_layout_refuses_the_input_and_dir_finds_the
     system = FolderSystem(root=str(root))
     with pytest.raises(RefusedOutputError, match=r"the layout finds only 1/mixture.wav, which is the item's own "
                                                  r"input file, not an output.*layout=\{dir\}/<output name>"):
-        system.published_file(build_input(system, first)[0])
-    published = FolderSystem(root=str(root), layout="{dir}/tselm_l").published_file(build_input(system, second)[0])
+        system.published_file(prepare_input(system, first).inputs)
+    published = FolderSystem(root=str(root), layout="{dir}/tselm_l").published_file(prepare_input(system, second).inputs)
     assert published.relative_path == "2/tselm_l.wav" and published.sha256 == file_sha256(root / "2" / "tselm_l.wav")
     np.testing.assert_array_equal(published.audio, sf.read(root / "2" / "tselm_l.wav", dtype="float32")[0])
 
@@ -48,12 +48,12 @@ def test_refusal_follows_symlinks_and_a_later_candidate_still_wins(tmp_path: Pat
     (data / "m.csv").write_text("input\nnoisy/a.wav\n")
     (item,) = Manifest(path=str(data / "m.csv")).items()
     system = FolderSystem(root=str(data))  # layout {id}: noisy/a.wav (refused), then noisy/a_proc.wav
-    assert system.published_file(build_input(system, item)[0]).relative_path == "noisy/a_proc.wav"
+    assert system.published_file(prepare_input(system, item).inputs).relative_path == "noisy/a_proc.wav"
     linked = tmp_path / "linked"
     (linked / "noisy").mkdir(parents=True)
     (linked / "noisy" / "a.wav").symlink_to(data / "noisy" / "a.wav")
     with pytest.raises(RefusedOutputError, match="own input file"):
-        FolderSystem(root=str(linked)).published_file(build_input(system, item)[0])
+        FolderSystem(root=str(linked)).published_file(prepare_input(system, item).inputs)
 
 
 def test_parent_field_for_one_folder_per_kind(tmp_path: Path) -> None:
@@ -64,6 +64,6 @@ def test_parent_field_for_one_folder_per_kind(tmp_path: Path) -> None:
     (root / "m.csv").write_text("id,input,reference\nx_s1,librimix/mixture/x.wav,librimix/target/x_s1.wav\n")
     (item,) = Manifest(path=str(root / "m.csv"), task="tse").items()
     system = FolderSystem(root=str(root), layout="{parent}/ours/{id}")
-    inputs = build_input(system, item)[0]
+    inputs = prepare_input(system, item).inputs
     assert system.fields(inputs)["dir"] == "mixture" and system.fields(inputs)["parent"] == "librimix"
     assert system.published_file(inputs).relative_path == "librimix/ours/x_s1.wav"
