@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from bench.errors import MissingDependencyError
-from bench.metrics._common import model_sha256
+from bench.hashing import file_sha256
 
 EXTRA = "baselines"
 """The pip extra that installs every baseline's library."""
@@ -59,7 +59,7 @@ def bundled_model(module: str, package: str, filename: str) -> Path:
 
 def models_sha256(paths: list[Path]) -> str:
     """One digest for a system's model files (the file's own sha256 when there is one file)."""
-    digests = [model_sha256(path) for path in paths]
+    digests = [file_sha256(path) for path in paths]
     if len(digests) == 1:
         return digests[0]
     return hashlib.sha256("".join(digests).encode()).hexdigest()
