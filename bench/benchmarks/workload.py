@@ -84,6 +84,7 @@ def _real_pairs(root: Path, folder: Path, count: int, seed: int) -> list[Pair]:
         clean = noisy.parent.parent / "clean" / f"clean_fileid_{noisy.stem.rsplit('_fileid_', 1)[1]}.wav"
         if clean.is_file():
             pairs.append(Pair(f"dns/{noisy.parent.parent.name}/{noisy.stem}", noisy, clean))
+    pairs = pairs[:count]
     speech = _shared_speech(root)
     noises = sorted((root / "train-real" / "noise").rglob("*.flac"))
     rng = np.random.default_rng(seed)
