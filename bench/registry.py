@@ -67,17 +67,14 @@ PLUGINS_ENV = "SEBENCH_PLUGINS"
 def load_plugins(modules: list[str] | None = None) -> None:
     """Import user modules whose ``@register_*`` decorators add systems, test sets or metrics.
 
-    Modules come from ``--plugin`` and the comma-separated ``SEBENCH_PLUGINS`` variable; the CLI
-    exports the union to the environment so worker processes import the same plugins.
+    Modules come from ``--plugin`` and the comma-separated ``SEBENCH_PLUGINS`` variable. Nothing is
+    exported: worker processes import the modules that define the run's systems and metrics by
+    name (``bench.executors.plugin_modules``), so one run's plugins never leak into the next.
     """
     import os
 
     names = [m for m in os.environ.get(PLUGINS_ENV, "").split(",") if m]
-    for module in modules or []:
-        if module not in names:
-            names.append(module)
-    if names:
-        os.environ[PLUGINS_ENV] = ",".join(names)
+    names += [m for m in modules or [] if m not in names]
     for module in names:
         try:
             importlib.import_module(module)

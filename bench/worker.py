@@ -26,7 +26,6 @@ from bench.item import Item
 from bench.metric import Metric, ScoringContext, build_metric
 from bench.pipeline import ItemTimeout, PreparedInput, enhance_prepared, prepare_input, score_metric, seed_everything
 from bench.plan import Job
-from bench.registry import load_plugins
 from bench.status import Status
 from bench.system import System, build_system
 
@@ -75,7 +74,6 @@ Output = tuple[np.ndarray, int, Path]
 
 class Worker:
     def __init__(self, config: RunConfig) -> None:
-        load_plugins()  # a spawned worker process imports the driver's plugins too
         self.config = config
         self.cache = Cache(config.resolved_cache_dir)
         self._systems: dict[int, System] = {}

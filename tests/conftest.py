@@ -29,10 +29,9 @@ PLUGINS_DIR = Path(__file__).parent / "plugins"
 
 @pytest.fixture
 def toy_plugin(monkeypatch: pytest.MonkeyPatch):
-    """The test plugin, importable in this process and in subprocesses. A CLI call in this process
-    with ``--plugin`` exports $SEBENCH_PLUGINS; it is restored afterwards, so later tests' worker
-    processes do not try to import a plugin that is no longer on their path."""
-    monkeypatch.setenv("SEBENCH_PLUGINS", "")  # (delenv of an unset variable would not restore it)
+    """The test plugin, importable in this process and in subprocesses."""
+    import sys
+
     monkeypatch.syspath_prepend(str(PLUGINS_DIR))
     monkeypatch.setenv("PYTHONPATH", str(PLUGINS_DIR) + ":" + __import__("os").environ.get("PYTHONPATH", ""))
     import sebench_toy_plugin
