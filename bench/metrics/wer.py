@@ -5,9 +5,11 @@ length counts, and the table's corpus value is ``Column.ratio_of`` them (total e
 reference words), never a mean of per-item rates. Edits are ``jiwer`` alignments
 (substitutions + deletions + insertions) of the normalised texts.
 
-Text is normalised with Whisper's ``EnglishTextNormalizer`` by default (``normalizer=basic`` for
-``BasicTextNormalizer``, ``none`` to compare raw strings). The ASR backend, model, decoding and
-normaliser are all part of the config, and the model files' sha256 part of ``version``, so each
+Text is normalised with Whisper's ``EnglishTextNormalizer`` rules by default (``normalizer=basic``
+for ``BasicTextNormalizer``, ``none`` to compare raw strings), taken from the small
+``whisper-normalizer`` package (the same code and spelling table as openai-whisper's, without
+torch; parity is tested on known strings). The ASR backend, model, decoding and normaliser are all
+part of the config, and the model files' and spelling table's sha256 part of ``version``, so each
 stored result records which ASR model and normaliser produced it. An item whose transcript
 normalises to nothing leaves the columns absent (a rate over zero words is undefined).
 """
@@ -18,12 +20,11 @@ from typing import Any, Callable
 
 from bench.errors import ConfigError, MissingDependencyError
 from bench.metric import Column, Metric, ScoringContext, register_metric
-from bench.metrics._asr import SAMPLE_RATE, ASRBackend, make_backend
+from bench.metrics._asr import SAMPLE_RATE, ASRBackend, default_model, make_backend
 from bench.metrics._common import is_silent, model_sha256, package_dir
 
 _DEFAULTS = {
     "backend": "faster-whisper",
-    "model": "tiny.en",
     "compute_type": "int8",
     "beam_size": 5,
     "normalizer": "english",
@@ -37,10 +38,15 @@ def make_normalizer(name: str) -> Callable[[str], str]:
     if name not in _NORMALIZERS:
         raise ConfigError(f"unknown text normalizer {name!r}; known: {', '.join(_NORMALIZERS)}")
     try:
-        from whisper.normalizers import BasicTextNormalizer, EnglishTextNormalizer
+        if name == "english":
+            from whisper_normalizer.english import EnglishTextNormalizer
+
+            return EnglishTextNormalizer()
+        from whisper_normalizer.basic import BasicTextNormalizer
+
+        return BasicTextNormalizer()
     except ImportError as exc:
-        raise MissingDependencyError("openai-whisper", "asr", "it provides Whisper's text normalisers") from exc
-    return EnglishTextNormalizer() if name == "english" else BasicTextNormalizer()
+        raise MissingDependencyError("whisper-normalizer", "asr", "it provides Whisper's text normalisers") from exc
 
 
 def error_counts(reference: str, hypothesis: str) -> dict[str, int]:
@@ -70,9 +76,13 @@ class WER(Metric):
     )
     needs = frozenset({"transcript"})
 
+    implementation_version = "2"
+    """2: decoding without timestamp tokens (fewer hallucinated loops), whisper-normalizer."""
+
     def __init__(self, **config: Any) -> None:
         for key, value in _DEFAULTS.items():
             config.setdefault(key, value)
+        config.setdefault("model", default_model(str(config["backend"])))
         super().__init__(**config)
         if self.config["normalizer"] not in _NORMALIZERS:
             raise ConfigError(f"unknown text normalizer {self.config['normalizer']!r}; known: {', '.join(_NORMALIZERS)}")
@@ -88,8 +98,8 @@ class WER(Metric):
     def model_files(self) -> dict[str, str]:
         files = dict(self.asr.model_files())
         if self.config["normalizer"] == "english":
-            spelling = package_dir("whisper", "asr") / "normalizers" / "english.json"
-            files["normalizer/whisper/english.json"] = model_sha256(spelling)
+            spelling = package_dir("whisper_normalizer", "asr", "whisper-normalizer") / "normalizers" / "english.json"
+            files["normalizer/whisper-normalizer/english.json"] = model_sha256(spelling)
         return files
 
     def load(self) -> None:
