@@ -36,8 +36,6 @@ class MissingDependencyError(SebenchError):
             message += f": {hint}"
         if detail:
             message += f" ({detail})" if hint else f": {detail}"
-        elif not hint:
-            message += f" (sebench[{extra}] is installed but does not provide it)"
         super().__init__(message)
         self.package = package
         self.extra = extra
@@ -73,9 +71,10 @@ def install_hint(package: str, extra: str | None) -> str:
     """The pip command that installs ``package``, never one the user has already run.
 
     If sebench's metadata says ``sebench[extra]`` is installed (every other requirement of the extra
-    is present), recommending it again would change nothing: then the hint names the package's own
-    requirement, or is empty when the extra does not list the package (the caller's detail says how
-    to get it). Without installed metadata (a bare source tree) it names the extra.
+    is present) and lists the package, recommending the extra again would change nothing: then the
+    hint names the package's own requirement. Otherwise it names the extra (also where the installed
+    metadata predates the package, as in an editable install of an older checkout: re-installing
+    the extra is then what helps). ``extra=None`` gives no hint: the caller's detail says what to do.
     """
     from importlib import metadata
 
@@ -95,9 +94,9 @@ def install_hint(package: str, extra: str | None) -> str:
             return False
         return True
 
-    if not all(installed(name) for name in specs if name != target):
-        return f"pip install 'sebench[{extra}]'"
-    return f"pip install '{specs[target]}'" if target in specs else ""
+    if target in specs and all(installed(name) for name in specs if name != target):
+        return f"pip install '{specs[target]}'"
+    return f"pip install 'sebench[{extra}]'"
 
 
 class BadOutputError(SebenchError):

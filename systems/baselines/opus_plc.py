@@ -31,7 +31,7 @@ def _import_opuslib() -> Any:
         raise MissingDependencyError("opuslib", EXTRA, str(exc)) from exc
     except Exception as exc:  # opuslib/api/__init__.py: "Could not find Opus library."
         raise MissingDependencyError(
-            "libopus", EXTRA, f"{exc} opuslib needs the system Opus library: apt install libopus0 / brew install opus"
+            "libopus", None, f"{exc} opuslib needs the system Opus library: apt install libopus0 / brew install opus"
         ) from exc
     return opuslib
 

@@ -39,6 +39,8 @@ FRAME_MS = 10
 single talk on the synthetic suite: 5.2 dB ERLE at 10 ms, 3.7 dB at 20 ms)."""
 LIBRARY_ENV = "SPEEXDSP_LIB"
 LINEAR = "linear"
+_INSTALL_LIBSPEEXDSP = f"install the system library (apt install libspeexdsp1) or set {LIBRARY_ENV} to it"
+"""No pip extra provides libspeexdsp where the speexdsp-ns wheel does not bundle it."""
 
 # speex_preprocess.h request codes
 _SET_DENOISE = 0
@@ -58,9 +60,7 @@ def _point_at_libspeexdsp() -> None:
         files = []
     bundled = [f for f in files if f.name.startswith("libspeexdsp") and ".so" in f.name]
     if not bundled:
-        raise MissingDependencyError(
-            "libspeexdsp", EXTRA, "install the system library (apt install libspeexdsp1) or set SPEEXDSP_LIB to it"
-        )
+        raise MissingDependencyError("libspeexdsp", None, _INSTALL_LIBSPEEXDSP)
     os.environ[LIBRARY_ENV] = str(bundled[0].locate())
 
 
@@ -138,7 +138,7 @@ class SpeexAEC(System):
                 sample_rate=inputs.sample_rate, frame_ms=FRAME_MS, filter_tail_ms=int(self.config["tail_ms"])
             )
         except RuntimeError as exc:  # the wrapper's message when libspeexdsp cannot be loaded
-            raise MissingDependencyError("libspeexdsp", EXTRA, str(exc)) from exc
+            raise MissingDependencyError("libspeexdsp", None, f"{exc}: {_INSTALL_LIBSPEEXDSP}") from exc
         try:
             if variant == LINEAR:
                 return self._cancel(canceller, inputs.audio, far)
