@@ -8,8 +8,8 @@ DNS reference scripts do.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,29 +17,91 @@ import soundfile as sf
 import soxr
 
 from bench.errors import AudioError
+from bench.files import atomic_write_bytes
 from bench.hashing import file_sha256  # noqa: F401  (systems import it from here)
 
 PathLike = str | os.PathLike[str]
+
+
+PEAK_LIMIT = 10.0
+"""Largest sample magnitude sebench accepts in an input file or a system's output (+20 dBFS).
+
+Float WAVs may legitimately exceed 1.0 a little (a mix that clipped, a declipper's restored peaks);
+anything beyond 10 is a scaling bug, almost always integer PCM values stored as float (peaks in the
+thousands), and no metric result on it would mean anything."""
+
+
+def peak_of(audio: np.ndarray) -> float:
+    """Largest sample magnitude, without a temporary array the size of the signal."""
+    return float(max(np.max(audio, initial=0.0), -np.min(audio, initial=0.0)))
+
+
+def _check_exists(path: Path) -> None:
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise AudioError(f"audio file {path} does not exist") from None
+    except OSError as exc:
+        raise AudioError(f"cannot read audio file {path}: {exc.strerror or exc}") from None
+
+
+def _missing_wav_bytes(path: Path) -> tuple[int, int] | None:
+    """(bytes of samples the WAV header declares, bytes present) when the data chunk is cut short.
+
+    libsndfile quietly reads whatever part of the data chunk is there; a file truncated by a failed
+    copy or download would then be scored as if it were complete. Streams written with an unknown
+    length (size 0 or 0xFFFFFFFF, as pipes produce) and non-RIFF files are not judged here.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                declared = int.from_bytes(chunk[4:], "little")
+                if chunk[:4] == b"data":
+                    present = size - f.tell()
+                    if declared in (0, 0xFFFFFFFF) or present >= declared:
+                        return None
+                    return declared, present
+                f.seek(declared + (declared & 1), os.SEEK_CUR)
+    except OSError:
+        return None
 
 
 def load_audio(path: PathLike, sample_rate: int | None = None, *, expected_rate: int | None = None) -> tuple[np.ndarray, int]:
     """Read a file as mono float32; resample to ``sample_rate`` if given.
 
     ``expected_rate`` is the rate the data set declares for this file: a mismatch is an error naming
-    the file, because silently resampling a mislabelled file hides a broken data set.
+    the file, because silently resampling a mislabelled file hides a broken data set. So are a
+    missing file, a WAV whose data chunk is shorter than its header declares, NaN/inf samples and
+    peaks beyond ``PEAK_LIMIT``.
     """
     path = Path(path)
+    _check_exists(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types (LibsndfileError, RuntimeError, TypeError)
         raise AudioError(f"cannot read audio file {path}: {exc}") from exc
     if data.shape[0] == 0:
         raise AudioError(f"audio file {path} is empty")
+    missing = _missing_wav_bytes(path)
+    if missing is not None:
+        raise AudioError(f"audio file {path} is truncated: its header declares {missing[0]} bytes of samples, "
+                         f"only {missing[1]} are there")
     if expected_rate is not None and rate != expected_rate:
         raise AudioError(f"audio file {path} is at {rate} Hz, expected {expected_rate} Hz")
     mono = np.ascontiguousarray(data[:, 0])
     if not np.all(np.isfinite(mono)):
         raise AudioError(f"audio file {path} contains NaN or infinite samples")
+    peak = peak_of(mono)
+    if peak > PEAK_LIMIT:
+        raise AudioError(f"audio file {path} peaks at {peak:.6g}, beyond +/-{PEAK_LIMIT:g}: integer sample values "
+                         "stored as float? Scale it to [-1, 1]")
     if sample_rate is not None and sample_rate != rate:
         return resample(mono, rate, sample_rate), sample_rate
     return mono, rate
@@ -75,19 +137,25 @@ def align(*signals: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(s[:n] for s in signals)
 
 
-def write_audio(path: PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str = "FLOAT") -> None:
-    """Atomic write (temp file + rename) so a killed run never leaves a truncated file behind."""
+def encode_audio(audio: np.ndarray, sample_rate: int, *, format: str = "WAV", subtype: str = "FLOAT",
+                 comment: str | None = None) -> bytes:
+    """An audio file's bytes (libsndfile writing into memory; ``comment`` goes into its metadata)."""
+    buffer = io.BytesIO()
+    with sf.SoundFile(buffer, "w", sample_rate, 1, subtype=subtype, format=format) as f:
+        if comment is not None:
+            f.comment = comment
+        f.write(np.asarray(audio, dtype=np.float32))
+    return buffer.getvalue()
+
+
+def write_audio(path: PathLike, audio: np.ndarray, sample_rate: int, *, subtype: str = "FLOAT",
+                comment: str | None = None) -> None:
+    """Atomic write with ordinary permissions (``bench.files``), in the format the suffix names (WAV
+    by default): a killed run never leaves a truncated file, and a full disk is a ``StorageError``
+    naming the file, not libsndfile's "System error" (encoding happens in memory first)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = "WAV" if path.suffix.lower() == ".wav" else None
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        sf.write(tmp, np.asarray(audio, dtype=np.float32), sample_rate, subtype=subtype, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    format = path.suffix[1:].upper() or "WAV"
+    atomic_write_bytes(path, encode_audio(audio, sample_rate, format=format, subtype=subtype, comment=comment))
 
 
 def audio_hash(audio: np.ndarray, sample_rate: int) -> str:

@@ -3,28 +3,52 @@
 Keys (DESIGN.md): enhanced audio by (system card identity, task, hashes of every input the system
 sees); scores by (output audio hash, hashes of the reference signals and text the metric reads,
 metric version). A changed system config, checkpoint or input therefore misses the cache and
-nothing else does. Entries are written atomically, so concurrent workers and killed runs can only
-ever leave complete files.
+nothing else does. Entries are written atomically (``bench.files``), so concurrent workers and
+killed runs can only ever leave complete files, and checked when read, so a file damaged later is
+recomputed rather than trusted.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
+import soundfile as sf
 
-from bench.audio import load_audio, write_audio
+from bench.audio import audio_hash, write_audio
+from bench.errors import AudioError
+from bench.files import atomic_write_bytes
 from bench.hashing import digest, file_sha256
 from bench.item import Item
 
 
-def content_hash(path: Path | None) -> str | None:
-    """sha256 of an item file's bytes (memoised, see ``bench.hashing``); None for an absent one."""
-    return None if path is None else file_sha256(path)
+ITEM_FILES = ("input", "reference", "enrollment", "far_end")
+"""The Item fields that name files: each must exist and be readable for the item to be run."""
+
+
+def content_hash(path: Path | None, role: str = "input") -> str | None:
+    """sha256 of an item file's bytes (memoised, see ``bench.hashing``); None for an absent one.
+
+    A missing or unreadable file is an ``AudioError`` naming it and its role, so the item fails
+    alone instead of the whole run (the cache key is the first thing that touches the file).
+    """
+    if path is None:
+        return None
+    try:
+        return file_sha256(path)
+    except FileNotFoundError:
+        raise AudioError(f"{role} file {path} does not exist") from None
+    except OSError as exc:
+        raise AudioError(f"cannot read {role} file {path}: {exc.strerror or exc}") from None
+
+
+def check_item_files(item: Item) -> None:
+    """Hash every file the item names (memoised), so one that is missing fails the item up front,
+    for every system, before any model is loaded or output computed."""
+    for role in ITEM_FILES:
+        content_hash(getattr(item, role), role.replace("_", "-"))
 
 
 def enhancement_key(system_identity: str, item: Item, uses_reference: bool) -> str:
@@ -32,10 +56,10 @@ def enhancement_key(system_identity: str, item: Item, uses_reference: bool) -> s
         "system": system_identity,
         "task": item.task,
         "input": content_hash(item.input),
-        "enrollment": content_hash(item.enrollment),
-        "far_end": content_hash(item.far_end),
+        "enrollment": content_hash(item.enrollment, "enrollment"),
+        "far_end": content_hash(item.far_end, "far-end"),
         "loss_trace": list(item.loss_trace) if item.loss_trace is not None else None,
-        "reference": content_hash(item.reference) if uses_reference else None,
+        "reference": content_hash(item.reference, "reference") if uses_reference else None,
     }
     return digest(payload)
 
@@ -47,9 +71,9 @@ def score_key(metric_version: str, output_hash: str, item: Item) -> str:
         "output": output_hash,
         "task": item.task,
         "input": content_hash(item.input),
-        "reference": content_hash(item.reference),
-        "enrollment": content_hash(item.enrollment),
-        "far_end": content_hash(item.far_end),
+        "reference": content_hash(item.reference, "reference"),
+        "enrollment": content_hash(item.enrollment, "enrollment"),
+        "far_end": content_hash(item.far_end, "far-end"),
         "loss_trace": list(item.loss_trace) if item.loss_trace is not None else None,
         "transcript": item.transcript,
         "talk_type": item.talk_type,
@@ -57,7 +81,15 @@ def score_key(metric_version: str, output_hash: str, item: Item) -> str:
     return digest(payload)
 
 
+AUDIO_TAG = "sebench-audio-sha256:"
+"""Prefix of the content hash a cached WAV carries in its comment (INFO chunk)."""
+
+
 class Cache:
+    """Entries are checked on every read: a cached WAV against the hash of its samples stored in
+    the file itself, a score file against the checksum stored beside the scores. A damaged entry (a
+    truncated copy, a disk error, a hand edit) is a miss and gets recomputed, never a result."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
@@ -68,11 +100,19 @@ class Cache:
         path = self.audio_path(key)
         if not path.exists():
             return None
-        return load_audio(path)
+        try:
+            with sf.SoundFile(str(path)) as f:
+                stored, rate = f.comment, f.samplerate
+                audio = np.ascontiguousarray(f.read(dtype="float32", always_2d=True)[:, 0])
+        except (RuntimeError, OSError):  # unreadable (soundfile's errors are RuntimeErrors): damaged
+            return None
+        if stored != AUDIO_TAG + audio_hash(audio, rate):  # truncated, replaced or edited
+            return None
+        return audio, rate
 
     def put_audio(self, key: str, audio: np.ndarray, sample_rate: int) -> Path:
         path = self.audio_path(key)
-        write_audio(path, audio, sample_rate)
+        write_audio(path, audio, sample_rate, comment=AUDIO_TAG + audio_hash(audio, sample_rate))
         return path
 
     def _score_path(self, key: str) -> Path:
@@ -80,14 +120,16 @@ class Cache:
 
     def get_scores(self, key: str) -> dict[str, float] | None:
         path = self._score_path(key)
-        if not path.exists():
+        try:
+            entry = json.loads(path.read_text())
+            scores = entry["scores"]
+            if entry["key"] != key or entry["sha256"] != digest(scores):
+                return None
+            return {str(column): float(value) for column, value in scores.items()}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):  # absent or damaged: a miss
             return None
-        return json.loads(path.read_text())
 
     def put_scores(self, key: str, scores: Mapping[str, float]) -> None:
-        path = self._score_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(dict(scores), f)
-        os.replace(tmp, path)
+        scores = dict(scores)
+        entry = {"key": key, "scores": scores, "sha256": digest(scores)}
+        atomic_write_bytes(self._score_path(key), json.dumps(entry).encode())

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
+import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from bench.config import DEFAULT_METRICS, DEFAULT_SYSTEMS, DEFAULT_TESTSETS, RunConfig, load_yaml_config
-from bench.errors import SebenchError
+from bench.errors import SebenchError, StorageError
 from bench.registry import load_plugins
 from bench.spec import parse_spec
 
@@ -78,12 +82,34 @@ MAX_FAILURE_LINES = 20
 """Failure summary lines (one per system and error type) printed after a run."""
 
 
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """While systems run, whatever they write to stdout (``print``, or native code writing to file
+    descriptor 1; worker processes inherit it) goes to stderr, so stdout carries the result table
+    alone and ``sebench run > table.md`` stays clean."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 at all
+        saved = None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.runner import execute
     from reports.tables import summary_markdown
 
     config = config_from_args(args)
-    summary = execute(config, progress=not args.no_progress)
+    with stdout_to_stderr():
+        summary = execute(config, progress=not args.no_progress)
     for line in summary.skipped:
         print(line, file=sys.stderr)
     print(summary_markdown(config.store_path, summary.run_id))
@@ -217,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark speech enhancement systems on standard test sets with the field's metrics.",
         epilog="run 'sebench COMMAND --help' for each command's options and examples",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error (also: SEBENCH_DEBUG=1)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE first, so its @register_* classes can be named (also: $SEBENCH_PLUGINS)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -246,9 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
+"""Exit codes besides 0 and 1 (``--strict`` failures, ``check`` regressions); README, "Failure handling"."""
+RESUME = "re-run the same command to resume"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("SEBENCH_DEBUG", "") not in ("", "0")
     handlers = {"run": cmd_run, "list": cmd_list, "prepare": cmd_prepare, "train": cmd_train}
     try:
         load_plugins(args.plugin)
@@ -261,9 +295,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         from reports.cli import run_check, run_report
 
         return run_report(args) if args.command == "report" else run_check(args)
+    except KeyboardInterrupt:
+        finished = "; finished items are saved: " + RESUME if args.command == "run" else ""
+        return _fail(debug, f"sebench: interrupted{finished}", EXIT_INTERRUPTED)
     except SebenchError as exc:
-        print(f"sebench: error: {exc}", file=sys.stderr)
-        return 2
+        hint = f" (once that is fixed, {RESUME})" if isinstance(exc, StorageError) and args.command == "run" else ""
+        return _fail(debug, f"sebench: error: {exc}{hint}", EXIT_ERROR)
+    except OSError as exc:  # a folder that is a file, a read-only disk: where and what
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(debug, f"sebench: error: {where}{exc.strerror or exc}", EXIT_ERROR)
+    except Exception as exc:
+        return _fail(debug, f"sebench: internal error: {type(exc).__name__}: {exc} "
+                            "(a bug: please report it with the output of 'sebench --debug ...')", EXIT_INTERNAL)
+
+
+def _fail(debug: bool, message: str, code: int) -> int:
+    """One line on stderr (the traceback above it only with --debug / SEBENCH_DEBUG=1)."""
+    if debug:
+        traceback.print_exc()
+    print(" ".join(message.split()), file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

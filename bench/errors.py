@@ -105,3 +105,8 @@ class BadOutputError(SebenchError):
 
 class ConfigError(SebenchError):
     """A CLI flag, spec string or YAML config is malformed or names something unknown."""
+
+
+class StorageError(SebenchError):
+    """The cache or the results store cannot be written or read (a full disk, a corrupt database):
+    not a fault of one item, so the run stops with one line naming the path."""

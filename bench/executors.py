@@ -21,6 +21,7 @@ import importlib
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -33,7 +34,8 @@ from threadpoolctl import threadpool_limits
 
 from bench.audio import audio_info
 from bench.config import RunConfig
-from bench.errors import ConfigError, MissingDependencyError
+from bench.crashwatch import CrashWatch
+from bench.errors import ConfigError, MissingDependencyError, StorageError
 from bench.metric import METRICS
 from bench.plan import Job
 from bench.system import SYSTEMS, System
@@ -45,11 +47,21 @@ Unit = list[Job]
 
 
 def serial(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
-    """In-process, in plan order: the reference every parallel executor must reproduce."""
+    """In-process, in plan order: the reference every parallel executor must reproduce.
+
+    A native crash in a system kills this process, and with it the run; ``CrashWatch`` then names
+    the system and item, and lets the next run skip that item (``bench.crashwatch``)."""
+    if not jobs:
+        return
     with threadpool_limits(1, user_api="blas"):  # as in every worker: see limit_threads
         worker = Worker(config)
-        for job in jobs:
-            yield worker.process(job)
+        watch = CrashWatch(config.run_dir)
+        try:
+            for job in jobs:
+                watch.running(job.label, job.testset, job.item.id)
+                yield worker.process(job)
+        finally:
+            watch.close()
 
 
 # --- scheduling --------------------------------------------------------------------------------
@@ -190,6 +202,7 @@ _HOST: _WorkerHost | None = None
 
 def _start_process(config: RunConfig, modules: Sequence[str], threads: int, driver: int) -> None:
     global _HOST
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the driver stops us
     threading.Thread(target=_exit_with_driver, args=(driver,), daemon=True).start()
     _HOST = _WorkerHost(config, modules, threads)
 
@@ -232,6 +245,8 @@ class _Lane:
         error = future.exception()
         if error is None:
             return future.result()
+        if isinstance(error, StorageError):  # the cache's disk, not this unit: stop the run
+            raise error
         if not isinstance(error, BrokenProcessPool):
             return failed_results(unit, f"worker error: {type(error).__name__}: {error}", type(error).__name__)
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -241,9 +256,13 @@ class _Lane:
             return []
         return failed_results(unit, DIED, "WorkerDied")
 
-    def close(self) -> None:
-        """Reap the process after a complete run; abandon it (it exits after its item) otherwise."""
-        self._pool.shutdown(wait=self.future is None, cancel_futures=True)
+    def close(self, *, stop: bool = False) -> None:
+        """Reap the process after a complete run; ``stop`` (an interrupted or failed run) ends it
+        at once instead of letting it finish an item nobody will record."""
+        if stop:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=self.future is None or stop, cancel_futures=True)
 
 
 def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
@@ -268,6 +287,7 @@ def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
 
     queue = _Queue(units)
     lanes = [_Lane(start) for _ in range(workers)]
+    stop = True
     try:
         while True:
             for lane in lanes:
@@ -279,9 +299,10 @@ def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
             wait(busy, return_when=FIRST_COMPLETED)
             for lane in lanes:
                 yield from lane.collect(queue)
+        stop = False
     finally:
         for lane in lanes:
-            lane.close()
+            lane.close(stop=stop)
 
 
 # --- Ray ----------------------------------------------------------------------------------------

@@ -19,11 +19,11 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from bench.audio import fit_length, load_audio, resample
+from bench.audio import PEAK_LIMIT, fit_length, load_audio, peak_of, resample
 from bench.errors import BadOutputError
 from bench.item import AEC, FAREND_SINGLE_TALK, Item, task_parts
 from bench.metric import Metric, ScoringContext
-from bench.system import EnhanceInput, System
+from bench.system import EnhanceInput, System, system_code
 
 SILENCE_PEAK = 1e-6
 """Peak below which an output counts as silent (-120 dBFS)."""
@@ -62,8 +62,25 @@ def expects_silence(item: Item) -> bool:
 
 
 def validate_output(output: object, expected_length: int, *, allow_silence: bool) -> np.ndarray:
-    """Reject what no metric should ever see, with a reason that goes into the failure record."""
-    audio = np.asarray(output, dtype=np.float32)
+    """Reject what no metric should ever see, with a reason that goes into the failure record.
+
+    Samples must be real floating point: integer PCM (``int16`` counts), booleans, objects and
+    complex values are refused rather than cast, since a cast would hand the metrics numbers
+    thousands of times too loud (or a dropped imaginary part) that still look like scores. Peaks
+    beyond ``PEAK_LIMIT`` (+20 dBFS) are refused for the same reason.
+    """
+    if output is None or isinstance(output, (str, bytes)):
+        raise BadOutputError(f"output is a {type(output).__name__}, expected an array of float samples")
+    try:
+        raw = np.asarray(output)
+    except Exception as exc:  # a torch tensor that needs grad, a ragged list, ...
+        raise BadOutputError(f"output of type {type(output).__name__} is not an array of samples: {exc}") from exc
+    if np.iscomplexobj(raw):
+        raise BadOutputError(f"output is complex ({raw.dtype}); return the real waveform")
+    if raw.dtype.kind != "f":
+        raise BadOutputError(f"output has dtype {raw.dtype}; systems must return floating-point samples in [-1, 1] "
+                             "(integer PCM: divide by its full scale, e.g. 32768)")
+    audio = raw.astype(np.float32, copy=False)
     if audio.ndim == 2 and 1 in audio.shape:
         audio = audio.reshape(-1)
     if audio.ndim != 1:
@@ -72,7 +89,11 @@ def validate_output(output: object, expected_length: int, *, allow_silence: bool
         raise BadOutputError("output contains NaN or infinite samples")
     if len(audio) != expected_length:
         raise BadOutputError(f"output has {len(audio)} samples, expected {expected_length} (same as the input)")
-    if not allow_silence and float(np.max(np.abs(audio), initial=0.0)) < SILENCE_PEAK:
+    peak = peak_of(audio)
+    if peak > PEAK_LIMIT:
+        raise BadOutputError(f"output peaks at {peak:.6g}, beyond +/-{PEAK_LIMIT:g} (+20 dBFS): a scaling bug "
+                             "(integer PCM values as float?)")
+    if not allow_silence and peak < SILENCE_PEAK:
         raise BadOutputError("output is silent")
     return audio
 
@@ -157,7 +178,7 @@ def enhance_prepared(system: System, variant: str, batch: Sequence[tuple[Item, P
             if raws is None:
                 if seed is not None:
                     seed(item)
-                with time_limit(timeout):
+                with time_limit(timeout), system_code():
                     raw = system.enhance_batch([prepared.inputs], variant)[0]
             else:
                 raw = raws[index]
@@ -174,7 +195,7 @@ def _call_batch(system: System, variant: str, batch: Sequence[tuple[Item, Prepar
     if seed is not None:
         seed(batch[0][0])
     try:
-        with time_limit(timeout * len(batch) if timeout else None):
+        with time_limit(timeout * len(batch) if timeout else None), system_code():
             raws = system.enhance_batch([prepared.inputs for _, prepared in batch], variant)
     except Exception:
         return None

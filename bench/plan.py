@@ -18,12 +18,12 @@ both so reports list rows and items as configured.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from bench.errors import ConfigError
-from bench.item import Item, supports
+from bench.item import TASKS, Item, supports
 from bench.spec import Spec
-from bench.system import DEFAULT_VARIANT, System, SystemCard
+from bench.system import DEFAULT_VARIANT, SYSTEMS, System, SystemCard, build_system, system_code
 from bench.testset import TESTSETS
 
 
@@ -56,6 +56,9 @@ class Plan:
     ``needs`` (recorded as ``unsupported``, shown as ``-``)."""
     cards: dict[str, SystemCard] = field(default_factory=dict)
     """Row label -> card, in row order."""
+    not_started: list[tuple[Job, Exception]] = field(default_factory=list)
+    """Jobs of systems that could not start (their constructor, ``variants`` or ``card`` raised),
+    with the cause: recorded as failed, never run, while every other system runs."""
 
     @property
     def positions(self) -> dict[str, int]:
@@ -97,21 +100,83 @@ def _first_per_subset(items: Iterable[Item], limit: int) -> list[Item]:
     return kept
 
 
-def build_plan(system_specs: Sequence[Spec], systems: Sequence[System],
+def start_systems(system_specs: Sequence[Spec]) -> list[System | Exception]:
+    """Build each system; one whose constructor raises is kept as its exception (``build_plan``
+    fails its rows), so the others still run. A config error (an unknown system or option) stops
+    the run before anything is computed."""
+    systems: list[System | Exception] = []
+    for spec in system_specs:
+        try:
+            with system_code():
+                systems.append(build_system(spec))
+        except ConfigError:
+            raise
+        except Exception as exc:
+            systems.append(exc)
+    return systems
+
+
+def _stand_in_card(spec: Spec, variant: str) -> SystemCard:
+    """The card of a system that could not give its own: what its class declares (every task, if
+    even its module cannot be imported, so none of its rows hides as 'unsupported')."""
+    try:
+        cls = SYSTEMS.get(spec.name)
+    except Exception:
+        return SystemCard(name=spec.name, variant=variant, version="unknown", tasks=TASKS, sample_rate=None,
+                          config=dict(spec.config))
+    return SystemCard(name=spec.name, variant=variant, version=cls.version, tasks=tuple(sorted(cls.tasks)),
+                      sample_rate=cls.sample_rate, license=cls.license, config=dict(spec.config))
+
+
+def _variants_and_cards(spec: Spec, system: System) -> dict[str, SystemCard]:
+    with system_code():
+        return {variant: system.card(variant) for variant in system.resolve_variants(spec.variant)}
+
+
+def build_plan(system_specs: Sequence[Spec], systems: Sequence[System | Exception],
                testsets: Sequence[tuple[str, list[Item]]]) -> Plan:
-    """Every (variant, item) pair in plan order, split by whether the system supports the task."""
+    """Every (variant, item) pair in plan order, split by whether the system supports the task.
+
+    A system given as an exception (it could not be built), or whose ``variants`` or ``card``
+    raises, gets rows for the variants its spec names, all in ``not_started``."""
     plan = Plan()
     for index, (spec, system) in enumerate(zip(system_specs, systems)):
-        for variant in system.resolve_variants(spec.variant):
-            label = row_label(spec.label, spec.name, variant)
-            if label in plan.cards:
-                raise ConfigError(f"two systems would both be labelled {label!r}; give one a 'label'")
-            plan.cards[label] = system.card(variant)
-            position = 0
-            for testset_label, items in testsets:
-                for item in items:
-                    job = Job(testset_label, item, index, label, variant, position)
-                    runnable = supports(system.tasks, item.task) and not system.unmet_needs(item)
-                    (plan.jobs if runnable else plan.unsupported).append(job)
-                    position += 1
+        failure = system if isinstance(system, Exception) else None
+        if failure is None:
+            try:
+                cards = _variants_and_cards(spec, system)
+            except ConfigError:
+                raise
+            except Exception as exc:
+                failure = exc
+        if failure is None:
+            def place(job: Job) -> None:  # used within this iteration only
+                runnable = supports(system.tasks, job.item.task) and not system.unmet_needs(job.item)
+                (plan.jobs if runnable else plan.unsupported).append(job)
+        else:
+            cards = {variant: _stand_in_card(spec, variant)
+                     for variant in (spec.variant.split(",") if spec.variant else [DEFAULT_VARIANT])}
+            tasks = frozenset(next(iter(cards.values())).tasks)
+
+            def place(job: Job) -> None:
+                if supports(tasks, job.item.task):
+                    plan.not_started.append((job, failure))
+                else:
+                    plan.unsupported.append(job)
+        _add_rows(plan, spec, index, cards, testsets, place)
     return plan
+
+
+def _add_rows(plan: Plan, spec: Spec, index: int, cards: dict[str, SystemCard],
+              testsets: Sequence[tuple[str, list[Item]]], place: Callable[[Job], None]) -> None:
+    """One row per variant (its card in ``plan.cards``), one job per item handed to ``place``."""
+    for variant, card in cards.items():
+        label = row_label(spec.label, spec.name, variant)
+        if label in plan.cards:
+            raise ConfigError(f"two systems would both be labelled {label!r}; give one a 'label'")
+        plan.cards[label] = card
+        position = 0
+        for testset_label, items in testsets:
+            for item in items:
+                place(Job(testset_label, item, index, label, variant, position))
+                position += 1

@@ -24,13 +24,13 @@ from bench.config import RunConfig
 from bench.errors import ConfigError, MissingDependencyError
 from bench.executors import get_executor
 from bench.metric import Metric, build_metric
-from bench.plan import build_plan, load_items
+from bench.crashwatch import CRASHED_PREFIX, crash_reason, take_crashed
+from bench.plan import Job, build_plan, load_items, start_systems
 from bench.provenance import collect, device_description
 from bench.spec import Spec
 from bench.status import Status
 from bench.store import ResultStore
-from bench.system import build_system
-from bench.worker import JobResult
+from bench.worker import JobResult, starting_failed
 
 MISSING_DEPENDENCY = MissingDependencyError.__name__
 
@@ -141,10 +141,24 @@ def _resolve_run(config: RunConfig, store: ResultStore, provenance: dict) -> str
     return store.start_run(config.name, config.to_dict(), provenance, config_hash=content_hash)
 
 
+def not_started_result(job: Job, error: Exception) -> JobResult:
+    result = JobResult(job=job, status=Status.FAILED)
+    result.fail(error, by_system=True, prefix=starting_failed(job.label))
+    return result
+
+
+def _crashed_before(store: ResultStore, run_id: str, executor: str) -> set[tuple[str, str, str]]:
+    """Jobs that crashed an earlier serial run: a serial run does not retry them (it would crash
+    again, and stop there every time); a parallel executor, where a crash costs one item, does."""
+    if executor != "serial":
+        return set()
+    return {key for key, reason in store.failure_reasons(run_id).items() if reason.startswith(CRASHED_PREFIX)}
+
+
 def execute(config: RunConfig, *, progress: bool = True) -> RunSummary:
     """Run ``config`` and record every result; the run's identity is the config as given, even when
     a metric is skipped for a missing dependency (installing it and re-running fills the column)."""
-    systems = [build_system(spec) for spec in config.systems]
+    systems = start_systems(config.systems)
     metric_specs, metrics, skipped = usable_metrics(config.metrics)
     plan = build_plan(config.systems, systems, load_items(config.testsets, config.limit))
 
@@ -161,17 +175,32 @@ def execute(config: RunConfig, *, progress: bool = True) -> RunSummary:
     for job in plan.unsupported:
         store.record_output(run_id, job.label, job.testset, job.item, Status.UNSUPPORTED, position=job.position)
 
-    done = store.finished(run_id)
-    todo = [job for job in plan.jobs if (job.label, job.testset, job.item.id) not in done]
-    summary = RunSummary(run_id=run_id, store=store, planned=len(plan.jobs) + len(plan.unsupported),
-                         already_done=len(plan.jobs) - len(todo), unsupported=len(plan.unsupported), skipped=skipped)
-    run_config = dataclasses.replace(config, metrics=metric_specs)
-    results: Iterable[JobResult] = get_executor(config.executor)(run_config, todo)
-    for result in tqdm(results, total=len(todo), desc=f"sebench {config.name}", unit="item", disable=not progress):
+    summary = RunSummary(run_id=run_id, store=store, planned=len(plan.jobs) + len(plan.not_started) + len(plan.unsupported),
+                         unsupported=len(plan.unsupported), skipped=skipped)
+
+    def record(result: JobResult) -> None:
         job = result.job
         store.record_result(run_id, job.label, job.testset, job.item, result.status, result.reason,
                             result.output_path, result.seconds, result.scores, job.position)
         summary.add(result)
+
+    for job, error in plan.not_started:
+        record(not_started_result(job, error))
+    crashed = take_crashed(config.run_dir)
+    skip = store.finished(run_id) | _crashed_before(store, run_id, config.executor)
+    todo = []
+    for job in plan.jobs:
+        key = (job.label, job.testset, job.item.id)
+        if crashed is not None and key == (crashed["label"], crashed["testset"], crashed["item"]):
+            record(JobResult(job=job, status=Status.FAILED, reason=crash_reason(crashed), error_type="Crashed"))
+        elif key in skip:
+            summary.already_done += 1
+        else:
+            todo.append(job)
+    run_config = dataclasses.replace(config, metrics=metric_specs)
+    results: Iterable[JobResult] = get_executor(config.executor)(run_config, todo)
+    for result in tqdm(results, total=len(todo), desc=f"sebench {config.name}", unit="item", disable=not progress):
+        record(result)
     provenance["device"] = device_description()  # now that the systems have loaded their frameworks
     store.update_provenance(run_id, provenance)
     return summary

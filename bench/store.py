@@ -10,6 +10,7 @@ them in place (NULL) when opened.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 import uuid
@@ -19,6 +20,7 @@ from typing import Any, Iterator, Mapping
 
 from typing import TYPE_CHECKING
 
+from bench.errors import StorageError
 from bench.item import Item
 from bench.metric import Column, Metric
 from bench.status import Status
@@ -90,16 +92,23 @@ def _write_scores(db: sqlite3.Connection, run_id: str, label: str, testset: str,
     )
 
 
+FULL_DISK_BYTES = 1 << 20
+"""Free space below which a database error is reported as a full disk."""
+
+
 class ResultStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection for the store's life: opening and closing per write costs an fsync each
-        # (~20 ms), which dominated fully cached re-runs. WAL + synchronous=NORMAL keeps every
-        # committed transaction across a killed process (only an OS crash can lose the last ones).
-        self._db = sqlite3.connect(self.path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection for the store's life: opening and closing per write costs an fsync each
+            # (~20 ms), which dominated fully cached re-runs. WAL + synchronous=NORMAL keeps every
+            # committed transaction across a killed process (only an OS crash can lose the last ones).
+            self._db = sqlite3.connect(self.path, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise self._error(exc) from exc
         with self._connect() as db:
             db.executescript(SCHEMA)
             for table, column in ADDED_COLUMNS.items():
@@ -113,9 +122,24 @@ class ResultStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """One transaction: committed on success, rolled back on error."""
-        with self._db:
-            yield self._db
+        """One transaction: committed on success, rolled back on error. A database error (a full
+        disk, a corrupt or foreign file) is a ``StorageError`` naming the file: one line, not a
+        traceback."""
+        try:
+            with self._db:
+                yield self._db
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: BaseException) -> StorageError:
+        text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        try:  # SQLite often reports a full disk as a plain "disk I/O error"
+            free = shutil.disk_usage(self.path.parent).free
+            if free < FULL_DISK_BYTES:
+                text += f"; the disk is full ({free // 1024} KiB free)"
+        except OSError:
+            pass
+        return StorageError(f"results store {self.path}: {text}")
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -187,7 +211,10 @@ class ResultStore:
         import pandas as pd  # only readers need it: a run's driver writes and resumes without
 
         with self._connect() as db:
-            return pd.read_sql_query(query, db, params=params)
+            try:
+                return pd.read_sql_query(query, db, params=params)
+            except pd.errors.DatabaseError as exc:  # pandas wraps sqlite's errors
+                raise self._error(exc) from exc
 
     def _rows(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._connect() as db:
@@ -202,6 +229,12 @@ class ResultStore:
         rows = self._rows("SELECT system, testset, item_id FROM outputs WHERE run_id = ? AND status = ?",
                           (run_id, Status.OK.value))
         return {(system, testset, item_id) for system, testset, item_id in rows}
+
+    def failure_reasons(self, run_id: str) -> dict[tuple[str, str, str], str]:
+        """(system, test set, item id) -> reason of every output recorded ``failed``."""
+        rows = self._rows("SELECT system, testset, item_id, reason FROM outputs WHERE run_id = ? AND status = ?",
+                          (run_id, Status.FAILED.value))
+        return {(system, testset, item_id): reason or "" for system, testset, item_id, reason in rows}
 
     def runs(self) -> pd.DataFrame:
         return self._frame("SELECT run_id, name, created_at, config, config_hash, provenance FROM runs ORDER BY created_at")

@@ -8,9 +8,10 @@ lm-evaluation-harness's model interface it is deliberately narrow.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -21,6 +22,31 @@ from bench.registry import Registry
 from bench.spec import Spec
 
 DEFAULT_VARIANT = "default"
+
+
+class SystemFault(Exception):
+    """Something a system's code raised that is not an ``Exception``: ``SystemExit`` (a library
+    calling ``sys.exit``), ``GeneratorExit``, a C extension's own ``BaseException``. Carried as an
+    ordinary exception so every per-item and per-system handler records it like any other failure;
+    ``original`` is what was raised."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+@contextmanager
+def system_code() -> Iterator[None]:
+    """Wrap every call into a system's code (building it, ``variants``, ``card``, ``load``,
+    ``enhance``): whatever it raises becomes an ``Exception`` the caller records for that item or
+    system, never something that ends the run. ``KeyboardInterrupt`` alone passes: Ctrl-C, or a
+    system that raises it, stops the run (cleanly, see the CLI)."""
+    try:
+        yield
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        raise SystemFault(exc) from exc
 
 
 @dataclass(frozen=True)

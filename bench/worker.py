@@ -19,15 +19,15 @@ from typing import Sequence
 import numpy as np
 
 from bench.audio import audio_hash
-from bench.cache import Cache, enhancement_key, score_key
+from bench.cache import Cache, check_item_files, enhancement_key, score_key
 from bench.config import RunConfig
-from bench.errors import SebenchError
+from bench.errors import AudioError, SebenchError
 from bench.item import Item
 from bench.metric import Metric, ScoringContext, build_metric
 from bench.pipeline import ItemTimeout, PreparedInput, enhance_prepared, prepare_input, score_metric, seed_everything
 from bench.plan import Job
 from bench.status import Status
-from bench.system import System, build_system
+from bench.system import System, SystemFault, build_system, system_code
 
 LOAD_STAGE = "load"
 ENHANCE_STAGE = "enhance"
@@ -60,7 +60,7 @@ class JobResult:
     def fail(self, exc: BaseException, *, by_system: bool = False, prefix: str = "") -> None:
         self.status = Status.FAILED
         self.reason = prefix + describe_error(exc, by_system=by_system)
-        self.error_type = type(exc).__name__
+        self.error_type = type(unwrap(exc)).__name__
 
 
 def failed_results(jobs: Sequence[Job], reason: str, error_type: str) -> list[JobResult]:
@@ -78,13 +78,15 @@ class Worker:
         self.cache = Cache(config.resolved_cache_dir)
         self._systems: dict[int, System] = {}
         self._loaded_systems: set[int] = set()
+        self._load_errors: dict[int, Exception] = {}
         self._metrics: list[Metric] | None = None
         self._loaded_metrics: set[int] = set()
 
     def system(self, index: int) -> System:
         """The built system; its weights load on the first cache miss (``card`` works without them)."""
         if index not in self._systems:
-            self._systems[index] = build_system(self.config.systems[index])
+            with system_code():
+                self._systems[index] = build_system(self.config.systems[index])
         return self._systems[index]
 
     def metrics(self) -> list[Metric]:
@@ -94,9 +96,16 @@ class Worker:
 
     def _loaded_system(self, index: int, result: JobResult) -> System:
         system = self.system(index)
+        if index in self._load_errors:  # failed once: not retried for every item
+            raise self._load_errors[index]
         if index not in self._loaded_systems:
             start = time.perf_counter()
-            system.load()
+            try:
+                with system_code():
+                    system.load()
+            except Exception as exc:
+                self._load_errors[index] = exc
+                raise
             self._loaded_systems.add(index)
             result.add_time(LOAD_STAGE, time.perf_counter() - start)
         return system
@@ -158,8 +167,12 @@ class Worker:
             try:
                 keys[index] = self._output_key(job)
                 hit = self._cached_output(job, keys[index])
-            except Exception as exc:  # an unreadable input file, a broken card: this job only
+            except AudioError as exc:  # a missing or unreadable item file: this job only
                 results[index].fail(exc)
+                results[index].seconds = 0.0
+                continue
+            except Exception as exc:  # the system cannot be built or give its card: its jobs only
+                results[index].fail(exc, by_system=True, prefix=starting_failed(job.label))
                 results[index].seconds = 0.0
                 continue
             if hit is None:
@@ -186,8 +199,13 @@ class Worker:
         return cached[0], cached[1], self.cache.audio_path(key)
 
     def _output_key(self, job: Job) -> str:
+        """The job's cache key; raises for an item file that is missing (``check_item_files``: the
+        item fails for every system, before any model loads) or a system that cannot give its card."""
+        check_item_files(job.item)
         system = self.system(job.system_index)
-        return enhancement_key(system.card(job.variant).identity(), job.item, system.uses_reference)
+        with system_code():
+            card = system.card(job.variant)
+        return enhancement_key(card.identity(), job.item, system.uses_reference)
 
     def _enhance(self, system_index: int, variant: str, members: list[int], jobs: Sequence[Job],
                  results: list[JobResult], keys: dict[int, str],
@@ -197,7 +215,7 @@ class Worker:
             system = self._loaded_system(system_index, results[members[0]])
         except Exception as exc:
             for index in members:
-                results[index].fail(exc, by_system=True, prefix="loading the system failed: ")
+                results[index].fail(exc, by_system=True, prefix=starting_failed(jobs[index].label))
                 results[index].seconds = 0.0
             return {}
         ready: list[int] = []
@@ -236,6 +254,7 @@ class Worker:
         first cache miss), each metric's scores cached and its failure recorded apart."""
         out_hash = audio_hash(output, rate)
         ctx: ScoringContext | None = None
+        data_errors = 0
         for position, metric in enumerate(self.metrics()):
             if not metric.applies_to(item):
                 continue
@@ -257,17 +276,33 @@ class Worker:
             result.add_time(metric.name, time.perf_counter() - start)
             if error is not None:
                 result.metric_errors[metric.name] = (type(error).__name__, describe_error(error))
+                data_errors += isinstance(error, AudioError)
                 continue
             result.scored += 1
             self.cache.put_scores(key, scores)
             result.scores.update(scores)
         if result.metric_errors:
             result.reason = "; ".join(f"{name}: {text}" for name, (_, text) in sorted(result.metric_errors.items()))
+        if data_errors:  # the item's own files are broken: its scores would be incomplete or wrong
+            result.status = Status.FAILED
+            result.error_type = AudioError.__name__
+
+
+def starting_failed(label: str) -> str:
+    """Prefix of the reason when a system fails before enhancing anything (build, card, load)."""
+    return f"system {label!r} could not start: "
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """What the system actually raised, for a ``SystemFault`` (``SystemExit`` and friends)."""
+    return exc.original if isinstance(exc, SystemFault) else exc
 
 
 def describe_error(exc: BaseException, *, by_system: bool = False) -> str:
     """The failure text stored per item. Harness errors (bad output, unreadable file, timeout) speak
     for themselves; anything else raised inside a system's code is blamed on the system."""
+    by_system = by_system or isinstance(exc, SystemFault)
+    exc = unwrap(exc)
     if by_system and not isinstance(exc, (SebenchError, ItemTimeout)):
         return f"system raised {type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"

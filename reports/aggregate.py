@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.errors import ConfigError
+from bench.errors import ConfigError, StorageError
 from bench.metric import Column
 from bench.status import Status
 from bench.store import ResultStore
@@ -109,7 +109,7 @@ def load_run(path: Path | str, run_id: str | None = None) -> RunData:
     store_path = resolve_store(path)
     try:
         return _load_run(store_path, run_id)
-    except (sqlite3.DatabaseError, pd.errors.DatabaseError, json.JSONDecodeError, KeyError) as exc:
+    except (StorageError, sqlite3.DatabaseError, pd.errors.DatabaseError, json.JSONDecodeError, KeyError) as exc:
         raise ConfigError(f"{store_path} is not a readable sebench results database "
                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'})") from exc
 

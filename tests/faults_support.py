@@ -233,6 +233,7 @@ def fault_plugin(monkeypatch):
     monkeypatch.syspath_prepend(str(PLUGINS))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.delenv("SEBENCH_DEBUG", raising=False)
+    monkeypatch.setenv("SEBENCH_PLUGINS", "")  # restored after the test (--plugin exports the variable)
     import sebench_fault_plugin
 
     return sebench_fault_plugin
