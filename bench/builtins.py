@@ -50,4 +50,5 @@ BUILTIN_METRICS: dict[str, str] = {
     "plcmos": "bench.metrics.plcmos:PLCMOS",
     "aecmos": "bench.metrics.aecmos:AECMOS",
     "erle": "bench.metrics.erle:ERLE",
+    "srmr": "bench.metrics.srmr:SRMR",
 }
