@@ -213,6 +213,8 @@ def test_stability_is_one_for_a_clear_winner_and_split_for_a_coin_toss() -> None
     assert close_a.interval == (2, 3) and close_b.interval == (2, 3)
     again = rank_board(board, RankingConfig(resamples=500, seed=3))
     assert [again.of(r).stability for r in board.rows] == [clear.stability, close_a.stability, close_b.stability]
+    single = _board({"a": [1.0], "b": [2.0]})  # one item: nothing to resample, no stability shown
+    assert all(rank_board(single, RankingConfig()).of(r).stability is None for r in single.rows)
 
 
 def test_a_run_is_picked_out_of_a_store_by_id(runs: dict[str, Path], tmp_path: Path,

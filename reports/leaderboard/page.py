@@ -19,7 +19,7 @@ from reports.leaderboard.board import FLAG_MARKS
 from reports.leaderboard.render import row_notes, row_origin, stability_text, board_title
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1280px; color: #222; padding: 0 1rem; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1800px; color: #222; padding: 0 1rem; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 1.5rem; }
 nav[role=tablist] { display: flex; flex-wrap: wrap; gap: 0.25rem; border-bottom: 1px solid #ccc; }
 nav[role=tablist] button { border: 1px solid #ccc; border-bottom: none; background: #f4f4f4; padding: 0.4rem 0.9rem;
@@ -124,9 +124,10 @@ def _row(board: dict[str, Any], row: dict[str, Any], sources: dict[str, dict[str
         label += ' <span class="badge">reported</span>'
     if marks:
         label += f' <span class="badge" title="{_e(flag_titles)}">{_e(marks)}</span>'
+    origin = row["reference"] if row["kind"] == "reported" else row_origin(row, names)  # the badge says "reported"
     cells = [f'<td class="num" data-value="{_num(row["rank"])}" title="{_e(flag_titles)}">{_e(rank_text)}</td>',
              f'<td data-value="{_e(row["label"])}">{label}</td>',
-             f'<td data-value="{_e(row_origin(row, names))}">{_e(row_origin(row, names))}</td>']
+             f'<td data-value="{_e(origin)}">{_e(origin)}</td>']
     for column in board["columns"]:
         name = column["name"]
         value, rank = row["values"][name], row["ranks"].get(name)

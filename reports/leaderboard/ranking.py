@@ -139,7 +139,7 @@ def rank_board(board: Board, config: RankingConfig) -> BoardRanking:
     ranks = {id(row): RowRank(rank=int(overall[i, 0]), mean_rank=float(mean[i, 0]),
                               column_ranks={c: int(per_column[c][i, 0]) for c in columns})
              for i, row in enumerate(rows)}
-    if board.items and config.resamples > 0 and len(rows) > 1:
+    if len(board.items) > 1 and config.resamples > 0 and len(rows) > 1:  # one item: resampling shows nothing
         rng = cell_rng(config.seed, "leaderboard", board.testset, board.subset)
         draws = rng.integers(0, len(board.items), size=(config.resamples, len(board.items)))
         sampled = {c: _resampled_means(board, rows, c, draws) for c in columns}

@@ -82,7 +82,8 @@ def row_notes(board: dict[str, Any], names: dict[str, str]) -> list[str]:
 
 def board_title(board: dict[str, Any]) -> str:
     name = board["testset"] if board["subset"] == board["testset"] else f"{board['testset']} / {board['subset']}"
-    return f"{name} ({board['n_items']} items; reference run {board['reference_run']})"
+    count = board["n_items"]
+    return f"{name} ({count} item{'' if count == 1 else 's'}; reference run {board['reference_run']})"
 
 
 def render_markdown(document: dict[str, Any]) -> str:
