@@ -121,6 +121,20 @@ def test_strict_refuses_the_incomparable_runs(runs: dict[str, Path], tmp_path: P
                  "--quiet", "--format", "json"]) == 0
 
 
+def test_same_item_ids_from_a_differently_built_test_set_are_flagged(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Same ids, other options (here a declared sample rate; for the synthetic suite a seed, whose
+    items share their ids across seeds): not the same experiment."""
+    pairs = runs["base"].parents[1] / "pairs"
+    assert main(["run", "--name", "declared", "--testset", f"pairs:root={pairs},sample_rate=16000", "--system", "nsnet2",
+                 "--metric", "sisdr", "--metric", "stoi", "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert main(["leaderboard", str(runs["base"]), str(tmp_path / "runs" / "declared"), "--out", str(tmp_path / "lb"),
+                 "--quiet", "--format", "json", "--resamples", "0"]) == 0
+    row = rows_of(json.loads((tmp_path / "lb" / "leaderboard.json").read_text()))["nsnet2"]
+    assert row["rank"] is None
+    assert [f["detail"] for f in row["flags"]] == [
+        "test set pairs built with other options than in the reference run base: sample_rate default -> 16000"]
+
+
 def test_one_label_for_two_configurations_is_flagged_and_disambiguated(runs: dict[str, Path], tmp_path: Path) -> None:
     assert main(["leaderboard", str(runs["base"]), str(runs["tuned"]), "--out", str(tmp_path), "--quiet",
                  "--format", "json", "--resamples", "0"]) == 0

@@ -2,8 +2,10 @@
 
 The first run named is the reference. Against it, per board:
 
-* **items**: a run scored on another set of items (ids or count) is not comparable; its rows are
-  flagged and left out of the ranking (a mean over other clips is another experiment);
+* **items**: a run scored on another set of items (ids or count), or on a test set built with other
+  options (``synthetic:seed=1`` reuses seed 0's item ids for other audio; the data root may differ),
+  is not comparable; its rows are flagged and left out of the ranking (a mean over other clips is
+  another experiment);
 * **metric version**: a metric whose version differs (implementation, options, the sha256 of any
   model file; for WER also the ASR model and the text normaliser) flags that run's columns of it;
   the rows are left out of the ranking;
@@ -121,6 +123,30 @@ def _merged_columns(sources: Sequence[Source]) -> dict[str, Column]:
     return columns
 
 
+LOCATION_KEYS = frozenset({"name", "label", "root", "subset", "subsets"})
+"""Test-set options that say where the data is or which part is read, not what it is: a store copied
+from another machine has another root, and a subset selection shows in the item ids."""
+
+
+def testset_options(source: Source, testset: str) -> dict[str, Any]:
+    """The options a run's test set was built with (seed, size, rate, ...), location keys left out."""
+    for spec in source.run.config.get("testsets", []):
+        spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+        if spec.get("label", spec.get("name")) == testset:
+            return {k: v for k, v in spec.items() if k not in LOCATION_KEYS}
+    return {}
+
+
+def _options_flag(reference: dict[str, Any], mine: dict[str, Any], testset: str, reference_run: str) -> Flag | None:
+    """Same item ids can hide other audio (``synthetic:seed=1`` names its items as seed 0 does)."""
+    changed = [f"{k} {reference.get(k, 'default')} -> {mine.get(k, 'default')}"
+               for k in sorted(set(reference) | set(mine)) if reference.get(k) != mine.get(k)]
+    if not changed:
+        return None
+    return Flag(ITEMS, f"test set {testset} built with other options than in the reference run {reference_run}: "
+                       + ", ".join(changed))
+
+
 def _items_flag(reference: tuple[str, ...], mine: tuple[str, ...], reference_run: str) -> Flag | None:
     if set(mine) == set(reference):
         return None
@@ -228,15 +254,18 @@ def build_boards(sources: Sequence[Source], references: Sequence[Reference] = ()
     for testset, subset in keys:
         anchor: tuple[str, ...] | None = None
         anchor_run = ""
+        anchor_options: dict[str, Any] = {}
         rows: list[Row] = []
         for source in sources:
             items = tuple(source.run.items(testset, subset))
             if not items:
                 continue
+            options = testset_options(source, testset)
             if anchor is None:
-                anchor, anchor_run = items, source.name
+                anchor, anchor_run, anchor_options = items, source.name, options
             mine = _rows_of(source, cells[source.run_id], testset, subset, list(merged))
-            flags = [f for f in [_items_flag(anchor, items, anchor_run)] if f]
+            flags = [f for f in [_items_flag(anchor, items, anchor_run),
+                                 _options_flag(anchor_options, options, testset, anchor_run)] if f]
             flags += _metric_flags(source, anchor_versions, list(merged))
             for row in mine:
                 row.flags.extend(flags)
