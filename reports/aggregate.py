@@ -2,8 +2,8 @@
 
 A cell's value is the mean over the items the system produced an output for, except for columns
 with ``ratio_of`` (corpus WER), whose value is a ratio of sums of two hidden per-item columns. Each
-cell carries its seeded 95% bootstrap interval and the counts that explain it (items scored,
-items failed), so a renderer never has to go back to the item rows.
+cell carries its seeded 95% interval and the counts that explain it (items scored,
+items failed), so a renderer never has to go back to the item rows. Interval methods: ``reports.stats``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bench.metric import Column
 from bench.status import Status
 from bench.store import ResultStore
 from reports.order import item_ranks, sort_rows, system_order
-from reports.stats import CONFIDENCE, RESAMPLES, bootstrap_mean_ci, bootstrap_ratio_ci, cell_rng, ratio
+from reports.stats import CI_METHOD, CONFIDENCE, RESAMPLES, SMALL_N, cell_rng, mean_ci, ratio, ratio_ci
 
 OK, UNSUPPORTED, FAILED = Status.OK.value, Status.UNSUPPORTED.value, Status.FAILED.value
 NOT_APPLICABLE = "n/a"
@@ -161,15 +161,18 @@ def _group_cell(run: RunData, column: Column, scores: pd.DataFrame, by_column: d
             if not wide.empty:
                 num, den = wide[num_name].to_numpy(), wide[den_name].to_numpy()
                 cell["mean"] = ratio(num, den)
-                cell["ci_low"], cell["ci_high"] = bootstrap_ratio_ci(num, den, rng)
+                cell["ci_low"], cell["ci_high"] = ratio_ci(num, den, rng)
                 cell["n"] = len(wide)
     else:
         values = by_column.get(column.name, np.empty(0))
         values = values[np.isfinite(values)]
         if values.size:
             cell["mean"] = float(values.mean())
-            cell["ci_low"], cell["ci_high"] = bootstrap_mean_ci(values, rng)
+            cell["ci_low"], cell["ci_high"] = mean_ci(values, rng)
             cell["n"] = int(values.size)
+    for bound in ("ci_low", "ci_high"):
+        if cell[bound] is not None and not np.isfinite(cell[bound]):
+            cell[bound] = None  # one item: no interval
     if cell["mean"] is None or not np.isfinite(cell["mean"]):
         cell["mean"] = None
         cell["status"] = FAILED if n_ok == 0 and n_failed > 0 else NOT_APPLICABLE
@@ -208,22 +211,42 @@ def aggregate(run: RunData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CELL_FIELDS))
 
 
-def mark_best(run: RunData, cells: pd.DataFrame, decimals: dict[str, int]) -> pd.Series:
-    """True where a cell is the best in its (test set, subset, column), ties at display precision.
+def _overlap(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two cells' intervals overlap; a cell without one (a single item) overlaps anything."""
+    if a["ci_low"] is None or b["ci_low"] is None or pd.isna(a["ci_low"]) or pd.isna(b["ci_low"]):
+        return True
+    return float(a["ci_low"]) <= float(b["ci_high"]) and float(b["ci_low"]) <= float(a["ci_high"])
 
-    Comparing rounded values means two systems shown as 3.65 are both bold, as a reader would
-    expect from the printed table (the LLaSE README does the same).
+
+def rank_cells(run: RunData, cells: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:
+    """Columns ``best`` and ``tie`` for every cell of ``cells``.
+
+    Within a (test set, subset, column), the leader is the best mean at display precision (bound
+    rows such as the oracle are not ranked; a lone contender is best of nothing). It is ``best``
+    (bold) only when it leads alone and its 95% interval overlaps no other contender's: a lead
+    inside the noise is not a result. Otherwise the leaders and every contender whose interval
+    overlaps a leader's are ``tie`` (tied for best), and nothing is bold.
     """
-    best = pd.Series(False, index=cells.index)
+    marks = pd.DataFrame({"best": False, "tie": False}, index=cells.index)
     ranked = cells[(cells["status"] == OK) & ~cells["system"].map(run.is_bound)]
     for (_, _, column), group in ranked.groupby(["testset", "subset", "column"], sort=False):
         if len(group) < 2:
-            continue  # a lone contender is not "best" of anything
-        spec = run.columns[column]
+            continue
         shown = group["mean"].astype(float).round(decimals[column])
-        target = shown.max() if spec.higher_is_better else shown.min()
-        best.loc[shown.index[shown == target]] = True
-    return best
+        target = shown.max() if run.columns[column].higher_is_better else shown.min()
+        leaders = group[shown == target]
+        others = group[shown != target]
+        tied = [i for i, other in others.iterrows() if any(_overlap(other, leader) for _, leader in leaders.iterrows())]
+        if len(leaders) == 1 and not tied:
+            marks.loc[leaders.index, "best"] = True
+        else:
+            marks.loc[list(leaders.index) + tied, "tie"] = True
+    return marks
+
+
+def mark_best(run: RunData, cells: pd.DataFrame, decimals: dict[str, int]) -> pd.Series:
+    """True where a cell is the clear best of its (test set, subset, column) (``rank_cells``)."""
+    return rank_cells(run, cells, decimals)["best"]
 
 
 def display_decimals(column: Column) -> int:
@@ -232,5 +255,26 @@ def display_decimals(column: Column) -> int:
 
 
 def confidence_description(run: RunData) -> dict[str, Any]:
-    return {"level": CONFIDENCE, "method": "percentile bootstrap over items", "resamples": RESAMPLES,
-            "seed": run.seed}
+    return {"level": CONFIDENCE, "method": CI_METHOD, "resamples": RESAMPLES, "seed": run.seed,
+            "small_n": SMALL_N}
+
+
+def small_n_cells(cells: pd.DataFrame) -> pd.Series:
+    """True for cells with a value resting on fewer than ``SMALL_N`` items."""
+    return (cells["status"] == OK) & (cells["n"].astype(int) < SMALL_N)
+
+
+def small_n_warning(cells: pd.DataFrame) -> str | None:
+    """The sentence every output carries when some cell rests on fewer than ``SMALL_N`` items."""
+    ok = cells[cells["status"] == OK]
+    return small_n_sentence([int(n) for n in ok["n"]])
+
+
+def small_n_sentence(counts: list[int]) -> str | None:
+    """From the item counts of the cells with a value; None when none is below ``SMALL_N``."""
+    small = sorted(n for n in counts if n < SMALL_N)
+    if not small:
+        return None
+    span = f"n = {small[0]}" if small[0] == small[-1] else f"n = {small[0]} to {small[-1]}"
+    return (f"Small samples: {len(small)} of {len(counts)} cells rest on fewer than {SMALL_N} items ({span}); "
+            "their intervals are wide and their ranking is fragile.")

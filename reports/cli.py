@@ -15,8 +15,9 @@ DEFAULT_FORMATS = "md,tex,csv,json,html,plots"
 REPORT_EXAMPLES = """examples:
   sebench report runs/default                          # everything into runs/default/report/
   sebench report runs/dns --format md --ci             # Markdown only, mean ± 95% CI half-width
+  sebench report runs/dns --format tex --latex-width 252 # LaTeX split to fit an IEEE column
   sebench report runs/dns --reference llase-dns-dnsmos # add the reported-vs-reproduced table
-  sebench report runs/seflow --compare seflow@f-6-2 seflow@f-12-4   # paired bootstrap + Wilcoxon
+  sebench report runs/seflow --compare seflow@f-6-2 seflow@f-12-4   # paired tests, Holm-corrected
   sebench report runs/default --format plots --plots-dir docs/img --plot-format png"""
 
 CHECK_EXAMPLES = """examples:
@@ -40,11 +41,18 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", help="a specific stored run (default: the newest)")
     parser.add_argument("--format", default=DEFAULT_FORMATS, help=f"comma-separated, from: {', '.join(FORMATS)} (default: {DEFAULT_FORMATS})")
     parser.add_argument("--out", type=Path, help="output folder (default: RUN/report)")
-    parser.add_argument("--ci", action="store_true", help="print mean ± half-width of the 95%% bootstrap CI")
+    parser.add_argument("--ci", action="store_true",
+                        help="print each mean with its 95%% CI (t-interval below 20 items, BCa bootstrap above)")
     parser.add_argument("--columns", help="comma-separated metric columns to show (default: all)")
     parser.add_argument("--reference", action="append", default=[], metavar="ID|FILE.yaml",
                         help="published table to set beside ours (shipped: llase-dns-dnsmos), repeatable")
-    parser.add_argument("--compare", nargs=2, metavar=("A", "B"), help="paired comparison of two row labels")
+    parser.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                        help="paired comparison of two row labels (exact permutation test, Holm-corrected)")
+    parser.add_argument("--latex-layout", default="column", metavar="column|wide|resize",
+                        help="column: split metric columns into groups that fit one column (default); "
+                             "wide: table* across both columns; resize: one tabular scaled to \\columnwidth")
+    parser.add_argument("--latex-width", type=float, metavar="PT",
+                        help="the paper's \\columnwidth in pt (default 229: two-column article; IEEE 252, ACL 219)")
     parser.add_argument("--max-items", type=int, default=10, help="listening page: items per subset, 0 for all (default: 10)")
     parser.add_argument("--plot-format", default="png,pdf", help="plot file formats (default: png,pdf)")
     parser.add_argument("--plots-dir", type=Path, help="where figures go (default: OUT/plots)")
@@ -52,39 +60,50 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from reports.aggregate import aggregate, load_run
-    from reports.compare import (compare_systems, paired_markdown, reported_vs_reproduced, reproduced_latex,
-                                 reproduced_markdown)
+    from reports.aggregate import aggregate, load_run, small_n_warning
+    from reports.compare import (compare_systems, paired_latex, paired_markdown, reported_vs_reproduced,
+                                 reproduced_latex, reproduced_markdown, write_comparison_json)
     from reports.export import write_csv, write_json
+    from reports.latex import COLUMN_WIDTH_PT, LAYOUTS, render_latex
     from reports.reference import load_reference
-    from reports.tables import build_tables, render_latex, render_markdown
+    from reports.tables import build_tables, render_markdown
 
     formats = _formats(args.format)
+    if args.latex_layout not in LAYOUTS:
+        raise ConfigError(f"unknown --latex-layout {args.latex_layout!r}; choose from {', '.join(LAYOUTS)}")
     run = load_run(args.run, args.run_id)
-    out = args.out or run.run_dir / "report"
-    out.mkdir(parents=True, exist_ok=True)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     if columns:
         unknown = [c for c in columns if c not in run.columns]
         if unknown:
             raise ConfigError(f"unknown column(s) {unknown}; this run has {', '.join(c.name for c in run.visible_columns)}")
-    cells = aggregate(run)
-    tables = [t for t in build_tables(run, cells, with_ci=args.ci, columns=columns) if t.rows]
-    markdown = render_markdown(tables, title=f"Results: {run.name}")
-    latex = render_latex(tables)
-    for ref_name in args.reference:
-        reference = load_reference(ref_name)
-        rows = reported_vs_reproduced(run, reference, cells)
-        markdown += "\n" + reproduced_markdown(run, reference, rows)
-        if rows:
-            latex += "\n" + reproduced_latex(run, reference, rows)
     if args.compare:
         a, b = args.compare
+        if a == b:
+            raise ConfigError(f"--compare needs two different rows, got {a!r} twice")
         for label in (a, b):
             if label not in run.labels():
                 raise ConfigError(f"no row {label!r} in this run; rows: {', '.join(run.labels())}")
-        markdown += "\n" + paired_markdown(a, b, compare_systems(run, a, b, columns))
+    references = [load_reference(name) for name in args.reference]
+    out = args.out or run.run_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    cells = aggregate(run)
+    tables = [t for t in build_tables(run, cells, with_ci=args.ci, columns=columns) if t.rows]
+    markdown = render_markdown(tables, title=f"Results: {run.name}")
+    latex = render_latex(tables, layout=args.latex_layout, width=args.latex_width or COLUMN_WIDTH_PT)
+    for reference in references:
+        rows = reported_vs_reproduced(run, reference, cells, columns)
+        markdown += "\n" + reproduced_markdown(run, reference, rows, columns)
+        if rows:
+            latex += "\n" + reproduced_latex(run, reference, rows)
     written: list[Path] = []
+    if args.compare:
+        results = compare_systems(run, a, b, columns)
+        markdown += "\n" + paired_markdown(a, b, results)
+        if results:
+            latex += "\n" + paired_latex(run, a, b, results)
+        if "json" in formats:
+            written.append(write_comparison_json(run, a, b, results, out / "comparison.json"))
     if "md" in formats:
         written.append(out / "results.md")
         written[-1].write_text(markdown)
@@ -108,6 +127,9 @@ def run_report(args: argparse.Namespace) -> int:
         print(markdown)
     for path in written:
         print(f"wrote {path}")
+    warning = small_n_warning(cells)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

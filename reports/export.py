@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from bench.errors import ConfigError
-from reports.aggregate import RunData, aggregate, confidence_description, display_decimals, mark_best
+from reports.aggregate import (RunData, aggregate, confidence_description, display_decimals, rank_cells, small_n_cells,
+                               small_n_warning)
 
 SCHEMA_NAME = "sebench.results"
 SCHEMA_VERSION = 1
@@ -22,9 +23,10 @@ SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 
 
 def cells_with_best(run: RunData, cells: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Cells plus ``best`` (bold), ``tie`` (tied for best) and ``small_n`` (fewer than SMALL_N items)."""
     cells = aggregate(run) if cells is None else cells
     decimals = {c.name: display_decimals(c) for c in run.visible_columns}
-    return cells.assign(best=mark_best(run, cells, decimals))
+    return pd.concat([cells, rank_cells(run, cells, decimals)], axis=1).assign(small_n=small_n_cells(cells))
 
 
 def _clean(value: Any) -> Any:
@@ -39,6 +41,7 @@ def _clean(value: Any) -> Any:
 
 
 def results_document(run: RunData, cells: pd.DataFrame | None = None) -> dict[str, Any]:
+    warning = small_n_warning(aggregate(run) if cells is None else cells)
     cells = cells_with_best(run, cells)
     columns = [{"name": c.name, "higher_is_better": c.higher_is_better, "lower": c.lower, "upper": c.upper,
                 "unit": c.unit, "ratio_of": list(c.ratio_of) if c.ratio_of else None}
@@ -49,6 +52,7 @@ def results_document(run: RunData, cells: pd.DataFrame | None = None) -> dict[st
         "run": {"run_id": run.run_id, "name": run.name, "config": run.config, "provenance": run.provenance,
                 "metric_versions": run.metric_versions},
         "confidence": confidence_description(run),
+        "warnings": [warning] if warning else [],
         "columns": columns,
         "systems": run.systems,
         "cells": [{k: _clean(v) for k, v in row.items()} for row in cells.to_dict(orient="records")],

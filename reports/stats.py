@@ -1,20 +1,47 @@
-"""Confidence intervals and paired tests over per-item scores.
+"""Confidence intervals and paired tests over per-item scores, honest at the sizes SE test sets have.
 
-Percentile bootstrap (Efron & Tibshirani) because metric distributions are bounded and skewed
-(MOS near the ceiling, WER near zero) so a normal interval would leave the metric's range. Every
-resampling is seeded from the run seed plus a stable hash of the cell, so the same stored run
-renders the same intervals on any machine, and cells do not share random streams.
+Intervals (95%): a Student t-interval below ``T_INTERVAL_BELOW`` items, a BCa bootstrap (Efron
+1987) from there on. A percentile bootstrap at n = 3 is just the range of three numbers and is
+too narrow by design (it ignores that the spread itself is estimated); the t-interval's t quantile
+pays for that. At larger n the metrics' bounded, skewed distributions (MOS near the ceiling, WER
+near zero) favour the BCa interval, which corrects the percentile interval for bias and skew, so an
+interval may be asymmetric. Corpus ratios (WER = edits / words) get the same choice, with the
+jackknife standard error of the ratio for the t-interval. One item gives no interval at all.
+
+Paired tests: a sign-flip permutation test of the mean difference, exact (all 2^n sign patterns)
+up to ``EXACT_UP_TO`` items and Monte Carlo beyond, so three items of one sign give p = 0.25,
+not "< 0.001"; the Wilcoxon signed-rank p-value (exact for small n, scipy) as a rank-based check;
+Holm's step-down correction across every test of one comparison table.
+
+Every resampling is seeded from the run seed plus a stable hash of the cell, so the same stored
+run renders the same intervals on any machine, and cells do not share random streams.
 """
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 CONFIDENCE = 0.95
-RESAMPLES = 1000
+RESAMPLES = 2000
+"""Bootstrap resamples (BCa needs more than a percentile interval for stable tails)."""
+T_INTERVAL_BELOW = 20
+"""Below this many items the interval is a t-interval, from here on BCa."""
+SMALL_N = 10
+"""Cells with fewer items than this are flagged in every output: ranks and intervals are fragile."""
+EXACT_UP_TO = 16
+"""Sign-flip tests enumerate all 2^n patterns up to this n (65,536), Monte Carlo above."""
+PERMUTATIONS = 20000
+
+CI_METHOD = (f"Student t-interval for n < {T_INTERVAL_BELOW} items (jackknife standard error for corpus ratios), "
+             f"BCa bootstrap over items ({RESAMPLES} resamples, seeded) for n ≥ {T_INTERVAL_BELOW}; none for n = 1")
+TEST_METHOD = (f"sign-flip permutation test of the mean paired difference (exact up to n = {EXACT_UP_TO}, "
+               f"{PERMUTATIONS} random sign patterns above), Holm-corrected across the table; Wilcoxon signed-rank "
+               "p-value as a rank-based check")
 
 
 def cell_rng(seed: int, *key: str) -> np.random.Generator:
@@ -23,50 +50,135 @@ def cell_rng(seed: int, *key: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), digest]))
 
 
-def _resample_indices(n: int, rng: np.random.Generator, resamples: int) -> np.ndarray:
-    return rng.integers(0, n, size=(resamples, n))
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
+    total = float(np.sum(denominator))
+    return float(np.sum(numerator)) / total if total else float("nan")
 
 
-def _percentiles(estimates: np.ndarray, confidence: float) -> tuple[float, float]:
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(estimates, [alpha, 1.0 - alpha])
+NAN_PAIR = (float("nan"), float("nan"))
+
+
+def _t_interval(estimate: float, standard_error: float, n: int, confidence: float) -> tuple[float, float]:
+    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * standard_error
+    return float(estimate - half), float(estimate + half)
+
+
+def _bca(estimate: float, boot: np.ndarray, jackknife: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Bias-corrected and accelerated percentile interval from bootstrap and jackknife estimates."""
+    boot = boot[np.isfinite(boot)]
+    if boot.size == 0:
+        return NAN_PAIR
+    below = (np.sum(boot < estimate) + 0.5 * np.sum(boot == estimate)) / boot.size
+    below = min(max(below, 0.5 / boot.size), 1 - 0.5 / boot.size)
+    z0 = sps.norm.ppf(below)
+    d = jackknife.mean() - jackknife
+    spread = np.sum(d ** 2)
+    accel = float(np.sum(d ** 3) / (6.0 * spread ** 1.5)) if spread > 0 else 0.0
+    z = sps.norm.ppf([(1 - confidence) / 2, (1 + confidence) / 2])
+    levels = sps.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+    low, high = np.quantile(boot, levels)
     return float(low), float(high)
 
 
 def bootstrap_mean_ci(values: np.ndarray, rng: np.random.Generator, *, resamples: int = RESAMPLES,
                       confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Percentile interval of the mean; a single item gives a zero-width interval."""
+    """BCa interval of the mean; a constant sample gives a zero-width interval, one item none."""
     values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return float("nan"), float("nan")
-    if values.size == 1:
-        return float(values[0]), float(values[0])
-    idx = _resample_indices(values.size, rng, resamples)
-    return _percentiles(values[idx].mean(axis=1), confidence)
+    n = values.size
+    if n < 2:
+        return NAN_PAIR
+    estimate = float(values.mean())
+    if np.ptp(values) == 0:
+        return estimate, estimate
+    boot = values[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+    jackknife = (values.sum() - values) / (n - 1)
+    return _bca(estimate, boot, jackknife, confidence)
 
 
 def bootstrap_ratio_ci(numerator: np.ndarray, denominator: np.ndarray, rng: np.random.Generator, *,
                        resamples: int = RESAMPLES, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Interval of sum(num)/sum(den) resampling items jointly (corpus WER = edits / words)."""
-    num = np.asarray(numerator, dtype=np.float64)
-    den = np.asarray(denominator, dtype=np.float64)
-    if num.size == 0:
-        return float("nan"), float("nan")
-    if num.size == 1:
-        value = ratio(num, den)
-        return value, value
-    idx = _resample_indices(num.size, rng, resamples)
+    """BCa interval of sum(num)/sum(den), resampling items jointly (corpus WER = edits / words)."""
+    num, den = np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64)
+    n = num.size
+    if n < 2:
+        return NAN_PAIR
+    estimate = ratio(num, den)
+    jackknife = _jackknife_ratios(num, den)
+    jackknife = jackknife[np.isfinite(jackknife)]
+    if jackknife.size == 0 or np.ptp(jackknife) == 0:
+        return estimate, estimate
+    idx = rng.integers(0, n, size=(resamples, n))
     with np.errstate(divide="ignore", invalid="ignore"):
-        estimates = num[idx].sum(axis=1) / den[idx].sum(axis=1)
-    estimates = estimates[np.isfinite(estimates)]
-    if estimates.size == 0:
-        return float("nan"), float("nan")
-    return _percentiles(estimates, confidence)
+        boot = num[idx].sum(axis=1) / den[idx].sum(axis=1)
+    return _bca(estimate, boot, jackknife, confidence)
 
 
-def ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
-    total = float(np.sum(denominator))
-    return float(np.sum(numerator)) / total if total else float("nan")
+def _jackknife_ratios(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (num.sum() - num) / (den.sum() - den)
+
+
+def mean_ci(values: np.ndarray, rng: np.random.Generator, *, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The interval a table prints for a mean: t below ``T_INTERVAL_BELOW`` items, BCa above."""
+    values = np.asarray(values, dtype=np.float64)
+    n = values.size
+    if n < 2:
+        return NAN_PAIR
+    if n >= T_INTERVAL_BELOW:
+        return bootstrap_mean_ci(values, rng, confidence=confidence)
+    return _t_interval(float(values.mean()), float(values.std(ddof=1)) / np.sqrt(n), n, confidence)
+
+
+def ratio_ci(numerator: np.ndarray, denominator: np.ndarray, rng: np.random.Generator, *,
+             confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The interval a table prints for a corpus ratio: jackknife t below ``T_INTERVAL_BELOW``, BCa above."""
+    num, den = np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64)
+    n = num.size
+    if n < 2:
+        return NAN_PAIR
+    if n >= T_INTERVAL_BELOW:
+        return bootstrap_ratio_ci(num, den, rng, confidence=confidence)
+    jackknife = _jackknife_ratios(num, den)
+    if not np.isfinite(jackknife).all():
+        return NAN_PAIR
+    standard_error = float(np.sqrt((n - 1) / n * np.sum((jackknife - jackknife.mean()) ** 2)))
+    return _t_interval(ratio(num, den), standard_error, n, confidence)
+
+
+def sign_flip_p(differences: np.ndarray, rng: np.random.Generator, *, exact_up_to: int = EXACT_UP_TO,
+                permutations: int = PERMUTATIONS) -> tuple[float, bool]:
+    """(two-sided p of the mean difference under random signs, whether it was exact).
+
+    Under the null of exchangeable A and B every paired difference is as likely negated; the p-value
+    is the share of sign patterns whose mean is at least as far from zero as the observed one. The
+    Monte Carlo version counts the observed pattern too ((k + 1) / (m + 1)), so p is never 0.
+    """
+    d = np.asarray(differences, dtype=np.float64)
+    n = d.size
+    if n == 0:
+        return float("nan"), True
+    observed = abs(d.mean())
+    tolerance = 1e-12 * max(1.0, float(np.abs(d).max()))
+    if n <= exact_up_to:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+        means = np.abs(signs @ d) / n
+        return float(np.mean(means >= observed - tolerance)), True
+    signs = rng.choice((1.0, -1.0), size=(permutations, n))
+    extreme = int(np.sum(np.abs(signs @ d) / n >= observed - tolerance))
+    return (extreme + 1) / (permutations + 1), False
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control); NaN stays NaN."""
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(p.size, np.nan)
+    valid = np.flatnonzero(np.isfinite(p))
+    m = valid.size
+    running = 0.0
+    for rank, index in enumerate(valid[np.argsort(p[valid], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
 
 
 @dataclass(frozen=True)
@@ -79,18 +191,15 @@ class PairedResult:
     difference: float
     ci_low: float
     ci_high: float
-    p_bootstrap: float
+    p_permutation: float
+    p_exact: bool
     p_wilcoxon: float
 
 
-def paired_comparison(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, *, resamples: int = RESAMPLES,
+def paired_comparison(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, *,
                       confidence: float = CONFIDENCE) -> PairedResult:
-    """Paired bootstrap of the mean difference plus a Wilcoxon signed-rank p-value.
-
-    The bootstrap p-value is the two-sided fraction of resampled mean differences on the far side
-    of zero (Koehn 2004's paired bootstrap); Wilcoxon is the rank-based check that does not lean on
-    the mean, which matters for skewed metrics such as SI-SDR with outliers.
-    """
+    """Mean difference with its interval (``mean_ci`` of the differences), the sign-flip permutation
+    p-value and the Wilcoxon signed-rank p-value (which does not lean on the mean: SI-SDR outliers)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
@@ -99,14 +208,9 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, *,
     n = diff.size
     if n == 0:
         nan = float("nan")
-        return PairedResult(0, nan, nan, nan, nan, nan, nan, nan)
-    low, high = bootstrap_mean_ci(diff, rng, resamples=resamples, confidence=confidence)
-    if n > 1:
-        idx = _resample_indices(n, rng, resamples)
-        means = diff[idx].mean(axis=1)
-        p_boot = min(1.0, 2.0 * min(np.mean(means <= 0.0), np.mean(means >= 0.0)))
-    else:
-        p_boot = 1.0
+        return PairedResult(0, nan, nan, nan, nan, nan, nan, True, nan)
+    low, high = mean_ci(diff, rng, confidence=confidence)
+    p_perm, exact = sign_flip_p(diff, rng)
     if np.all(diff == 0.0):
         p_wil = 1.0
     else:
@@ -114,4 +218,5 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, *,
 
         p_wil = float(sps.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided").pvalue)
     return PairedResult(n=n, mean_a=float(a.mean()), mean_b=float(b.mean()), difference=float(diff.mean()),
-                        ci_low=low, ci_high=high, p_bootstrap=float(p_boot), p_wilcoxon=p_wil)
+                        ci_low=low, ci_high=high, p_permutation=p_perm, p_exact=exact, p_wilcoxon=p_wil)
+

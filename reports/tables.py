@@ -1,9 +1,10 @@
 """Paper tables: one table per test set, rows grouped by subset, a column per metric column.
 
 The layout follows the LLaSE README's DNSMOS table: the best value per column within a subset in
-bold (direction from ``Column.higher_is_better``), ``-`` where a system does not support the task.
-Markdown and LaTeX are rendered by hand rather than through tabulate so the golden tests can pin
-them byte for byte across library versions.
+bold (direction from ``Column.higher_is_better``) when its interval clears the others', italic
+when it is tied, ``-`` where a system does not support the task. Markdown is rendered here and
+LaTeX in ``reports.latex``, by hand rather than through tabulate so the golden tests can pin them
+byte for byte across library versions.
 """
 
 from __future__ import annotations
@@ -15,19 +16,26 @@ from typing import Sequence
 import pandas as pd
 
 from reports.aggregate import (FAILED, NOT_APPLICABLE, OK, UNSUPPORTED, RunData, aggregate, display_decimals,
-                               load_run, mark_best)
+                               load_run, rank_cells, small_n_sentence)
+from reports.stats import CI_METHOD
 
 PARTIAL_MARK = "†"
-FOOTNOTE_PARTIAL = f"{PARTIAL_MARK} some items failed; the value is over the items that succeeded."
-FOOTNOTE_SYMBOLS = "`-` the system does not support the task; blank: the metric does not apply; `fail`: every item failed."
 
 
 @dataclass(frozen=True)
 class Cell:
+    """One table cell: a status text (``-``, ``fail``, blank) or a mean with its interval and marks."""
+
     text: str
     bold: bool = False
     partial: bool = False
     numeric: bool = True
+    tie: bool = False
+    mean: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    decimals: int = 2
+    n: int = 0
 
 
 @dataclass(frozen=True)
@@ -40,17 +48,38 @@ class Table:
     show_subset: bool
     rows: tuple[tuple[str, str, tuple[Cell, ...]], ...]
     """(subset, system label, cells)."""
+    units: tuple[str, ...] = ()
+    with_ci: bool = False
+    run_name: str = ""
+
+    def _any(self, test) -> bool:
+        return any(test(c) for _, _, cells in self.rows for c in cells)
 
     @property
     def has_partial(self) -> bool:
-        return any(c.partial for _, _, cells in self.rows for c in cells)
+        return self._any(lambda c: c.partial)
+
+    @property
+    def has_tie(self) -> bool:
+        return self._any(lambda c: c.tie)
+
+    @property
+    def has_bold(self) -> bool:
+        return self._any(lambda c: c.bold)
+
+    def has_text(self, text: str) -> bool:
+        return self._any(lambda c: not c.numeric and c.text == text)
+
+    def unit(self, index: int) -> str:
+        return self.units[index] if index < len(self.units) else ""
 
 
-def _format_value(mean: float, low: float, high: float, decimals: int, with_ci: bool) -> str:
-    text = f"{mean:.{decimals}f}"
-    if with_ci and low is not None and high is not None:
-        text += f" ± {(high - low) / 2:.{decimals}f}"
-    return text
+def symmetric_half_width(cell: Cell) -> float | None:
+    """The interval's half-width when it is symmetric at display precision, else None."""
+    if cell.ci_low is None or cell.ci_high is None or cell.mean is None:
+        return None
+    up, down = round(cell.ci_high - cell.mean, cell.decimals), round(cell.mean - cell.ci_low, cell.decimals)
+    return up if up == down else None
 
 
 def cell_text(status: str) -> str:
@@ -63,7 +92,7 @@ def build_tables(run: RunData, cells: pd.DataFrame | None = None, *, with_ci: bo
     a test set with no value at all gets no table."""
     cells = aggregate(run) if cells is None else cells
     decimals = {c.name: display_decimals(c) for c in run.visible_columns}
-    cells = cells.assign(best=mark_best(run, cells, decimals))
+    cells = pd.concat([cells, rank_cells(run, cells, decimals)], axis=1)
     wanted = [c.name for c in run.visible_columns if columns is None or c.name in columns]
     tables = []
     for testset in run.testsets():
@@ -84,15 +113,67 @@ def build_tables(run: RunData, cells: pd.DataFrame | None = None, *, with_ci: bo
                 for column in shown:
                     c = mine.loc[column]
                     if c["status"] == OK:
-                        text = _format_value(c["mean"], c["ci_low"], c["ci_high"], decimals[column], with_ci)
-                        row.append(Cell(text, bold=bool(c["best"]), partial=int(c["n_failed"]) > 0))
+                        row.append(Cell(f"{c['mean']:.{decimals[column]}f}", bold=bool(c["best"]), tie=bool(c["tie"]),
+                                        partial=int(c["n_failed"]) > 0, mean=float(c["mean"]),
+                                        ci_low=_number(c["ci_low"]), ci_high=_number(c["ci_high"]),
+                                        decimals=decimals[column], n=int(c["n"])))
                     else:
-                        row.append(Cell(cell_text(c["status"])))
+                        row.append(Cell(cell_text(c["status"]), numeric=False))
                 rows.append((subset, system, tuple(row)))
-        higher = tuple(run.columns[c].higher_is_better for c in shown)
-        tables.append(Table(testset=testset, columns=tuple(shown), arrows=higher,
-                            show_subset=len(subsets) > 1 or subsets != [testset], rows=tuple(rows)))
+        specs = [run.columns[c] for c in shown]
+        tables.append(Table(testset=testset, columns=tuple(shown), arrows=tuple(s.higher_is_better for s in specs),
+                            show_subset=len(subsets) > 1 or subsets != [testset], rows=tuple(rows),
+                            units=tuple(s.unit for s in specs), with_ci=with_ci, run_name=run.name))
     return tables
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def legend(tables: Sequence[Table], *, dash: str = "`-`", fail: str = "`fail`", dagger: str = PARTIAL_MARK,
+           plus_minus: str = "±", bold: str = "Bold", tie: str = "italic") -> list[str]:
+    """The sentences explaining the marks these tables actually use (shared by Markdown and LaTeX)."""
+    notes = []
+    if any(t.has_text("-") for t in tables):
+        notes.append(f"{dash}: the system does not support the task.")
+    if any(t.has_text("fail") for t in tables):
+        notes.append(f"{fail}: every item failed.")
+    if any(t.has_text("") for t in tables):
+        notes.append("Blank: the metric does not apply (no reference).")
+    if any(t.has_partial for t in tables):
+        notes.append(f"{dagger} some items failed; the mean is over the items that succeeded.")
+    if any(t.has_bold for t in tables):
+        notes.append(f"{bold}: best per column within a subset, its 95% CI clear of every other system's.")
+    if any(t.has_tie for t in tables):
+        notes.append(f"{tie[0].upper() + tie[1:]}: tied for best (95% CIs overlap), so no bold.")
+    if any(t.has_bold or t.has_tie for t in tables):
+        notes.append("Oracle and silence are bounds, not ranked.")
+    if any(t.with_ci for t in tables):
+        notes.append(f"{plus_minus} half-width of the 95% CI ([low, high] when asymmetric): {CI_METHOD}.")
+    warning = small_n_sentence(item_counts(tables))
+    if warning:
+        notes.append(warning)
+    return notes
+
+
+def item_counts(tables: Sequence[Table]) -> list[int]:
+    """Items behind every cell with a value, over all tables."""
+    return [c.n for t in tables for _, _, cells in t.rows for c in cells if c.mean is not None]
+
+
+def header_name(name: str, unit: str = "") -> str:
+    """Column header text with its unit: ``SISDR (dB)``."""
+    return f"{name} ({unit})" if unit else name
+
+
+LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Text safe in LaTeX (used by ``reports.latex`` and the leaderboard)."""
+    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
 # --- Markdown ------------------------------------------------------------------------------------
@@ -101,9 +182,16 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _md_cell(cell: Cell) -> str:
-    text = cell.text + (PARTIAL_MARK if cell.partial else "")
-    return f"**{text}**" if cell.bold and text else text
+def _md_cell(cell: Cell, with_ci: bool) -> str:
+    text = cell.text
+    if cell.numeric and with_ci and cell.ci_low is not None:
+        half = symmetric_half_width(cell)
+        d = cell.decimals
+        text += f" ± {half:.{d}f}" if half is not None else f" [{cell.ci_low:.{d}f}, {cell.ci_high:.{d}f}]"
+    text += PARTIAL_MARK if cell.partial else ""
+    if not cell.numeric or not text:
+        return text
+    return f"**{text}**" if cell.bold else f"*{text}*" if cell.tie else text
 
 
 def pipe_table(header: list[str], body: list[list[str]], right: list[bool]) -> list[str]:
@@ -120,13 +208,14 @@ def pipe_table(header: list[str], body: list[list[str]], right: list[bool]) -> l
 
 def table_markdown(table: Table) -> str:
     header = (["Subset"] if table.show_subset else []) + ["System"]
-    header += [f"{c} {'↑' if up else '↓'}" for c, up in zip(table.columns, table.arrows)]
+    header += [f"{header_name(c, table.unit(i))} {'↑' if up else '↓'}"
+               for i, (c, up) in enumerate(zip(table.columns, table.arrows))]
     right = [False] * (2 if table.show_subset else 1) + [True] * len(table.columns)
     body, previous = [], None
     for subset, system, cells in table.rows:
         lead = [subset if subset != previous else ""] if table.show_subset else []
         previous = subset
-        body.append([_md_escape(v) for v in lead + [system]] + [_md_cell(c) for c in cells])
+        body.append([_md_escape(v) for v in lead + [system]] + [_md_cell(c, table.with_ci) for c in cells])
     return "\n".join(pipe_table(header, body, right))
 
 
@@ -134,60 +223,10 @@ def render_markdown(tables: Sequence[Table], *, title: str | None = None, headin
     parts = [f"## {title}", ""] if title else []
     for table in tables:
         parts += [f"{'#' * heading_level} {table.testset}", "", table_markdown(table), ""]
-    notes = [FOOTNOTE_SYMBOLS, "Bold: best per column within a subset (oracle and silence are bounds, not ranked)."]
-    if any(t.has_partial for t in tables):
-        notes.append(FOOTNOTE_PARTIAL)
-    parts += [" ".join(notes), ""]
+    notes = legend(tables)
+    if notes:
+        parts += [" ".join(notes), ""]
     return "\n".join(parts)
-
-
-# --- LaTeX (booktabs) ----------------------------------------------------------------------------
-
-_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
-
-
-def _tex_cell(cell: Cell) -> str:
-    text = latex_escape(cell.text).replace("±", r"$\pm$")
-    if cell.text == "-":
-        text = "--"
-    if cell.partial:
-        text += r"$^\dagger$"
-    return rf"\textbf{{{text}}}" if cell.bold and cell.text else text
-
-
-def table_latex(table: Table, *, label_prefix: str = "tab:sebench") -> str:
-    lead = (["Subset"] if table.show_subset else []) + ["System"]
-    align = "l" * len(lead) + "r" * len(table.columns)
-    header = lead + [latex_escape(c) + (r" $\uparrow$" if up else r" $\downarrow$")
-                     for c, up in zip(table.columns, table.arrows)]
-    lines = [r"\begin{table}[t]", r"  \centering",
-             rf"  \caption{{Results on {latex_escape(table.testset)}. Bold: best per column within a subset.}}",
-             rf"  \label{{{label_prefix}-{_label_slug(table.testset)}}}",
-             rf"  \begin{{tabular}}{{{align}}}", r"    \toprule", "    " + " & ".join(header) + r" \\",
-             r"    \midrule"]
-    previous = None
-    for subset, system, cells in table.rows:
-        if table.show_subset and previous is not None and subset != previous:
-            lines.append(r"    \midrule")
-        first = [latex_escape(subset) if subset != previous else ""] if table.show_subset else []
-        previous = subset
-        lines.append("    " + " & ".join(first + [latex_escape(system)] + [_tex_cell(c) for c in cells]) + r" \\")
-    lines += [r"    \bottomrule", r"  \end{tabular}", r"\end{table}"]
-    return "\n".join(lines)
-
-
-def _label_slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in text.lower())
-
-
-def render_latex(tables: Sequence[Table]) -> str:
-    """Tables ready to \\input{} (needs \\usepackage{booktabs})."""
-    return "\n\n".join(table_latex(t) for t in tables) + "\n"
 
 
 # --- the summary `sebench run` prints ------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from _reports_support import build_results
 from bench.errors import ConfigError
 from reports.aggregate import load_run
-from reports.compare import reference_markdown, reported_vs_reproduced, reproduced_latex, reproduced_markdown
+from reports.compare import (reference_markdown, reported_vs_reproduced, reproduced_latex, reproduced_markdown,
+                             reproduction_warnings)
 from reports.reference import available, load_reference
 
 
@@ -73,3 +75,57 @@ def test_unknown_and_user_reference(tmp_path: Path) -> None:
     mine.write_text(mine.read_text().replace("subset: a", "subset: b"))
     with pytest.raises(ConfigError, match="undeclared"):
         load_reference(mine)
+
+
+def _relabel(run_dir: Path, testsets: list[dict]) -> None:
+    """Rewrite the stored run config's test sets (what a run of another loader would have stored)."""
+    import json
+    import sqlite3
+
+    with sqlite3.connect(run_dir / "results.sqlite") as db:
+        config = json.loads(db.execute("SELECT config FROM runs").fetchone()[0])
+        config["testsets"] = testsets
+        db.execute("UPDATE runs SET config = ?", (json.dumps(config),))
+
+
+def test_matched_by_loader_not_by_label(tmp_path: Path) -> None:
+    """A synthetic set labelled 'dns' is not the DNS test set: nothing is set beside the paper."""
+    run_dir = build_results(tmp_path, with_audio=False)
+    _relabel(run_dir, [{"name": "synthetic", "label": "dns"}, {"name": "libri2mix"}])
+    run = load_run(run_dir)
+    ref = load_reference("llase-dns-dnsmos")
+    assert reported_vs_reproduced(run, ref) == []
+    text = reproduced_markdown(run, ref, [])
+    assert "This run has no test set read by the 'dns' loader" in text
+    assert "dns (loader synthetic)" in text and "No system" not in text
+
+
+def test_scope_warnings_item_counts_and_subsets(tmp_path: Path) -> None:
+    run = load_run(build_results(tmp_path, with_audio=False))
+    ref = load_reference("llase-dns-dnsmos")
+    rows = reported_vs_reproduced(run, ref)
+    warnings = reproduction_warnings(run, ref, rows)
+    assert "no_reverb: we scored 3 of the 150 items the published numbers average" in warnings
+    assert "real_recordings: we scored 3 of the 300 items the published numbers average" in warnings
+    assert "published subsets not in this run: syn_with_reverb (with_reverb)" in warnings
+    assert "Warning: no_reverb: we scored 3 of the 150 items" in reproduced_markdown(run, ref, rows)
+
+
+def test_columns_are_honoured_and_the_message_blames_the_right_thing(tmp_path: Path) -> None:
+    run = load_run(build_results(tmp_path, with_audio=False))
+    ref = load_reference("llase-dns-dnsmos")
+    assert reported_vs_reproduced(run, ref, columns=["PESQ_WB"]) == []
+    assert "None of the chosen columns is published in llase-dns-dnsmos" in reproduced_markdown(run, ref, [], ["PESQ_WB"])
+    unmatched = dataclasses.replace(ref, systems={name: dataclasses.replace(s, match=()) for name, s in ref.systems.items()})
+    unmatched = dataclasses.replace(unmatched, systems={k: v for k, v in unmatched.systems.items() if k != "Unprocessed"})
+    assert "No system in this run reproduces a published row" in reproduced_markdown(run, unmatched, [])
+
+
+def test_report_cli_columns_limit_the_reproduced_table(tmp_path: Path) -> None:
+    from bench.cli import main
+
+    run_dir = build_results(tmp_path, with_audio=False)
+    out = tmp_path / "out"
+    assert main(["report", str(run_dir), "--format", "md", "--reference", "llase-dns-dnsmos", "--columns",
+                 "PESQ_WB,STOI", "--out", str(out), "--quiet"]) == 0
+    assert "None of the chosen columns is published" in (out / "results.md").read_text()

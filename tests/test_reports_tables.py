@@ -10,7 +10,8 @@ import pytest
 
 from _reports_support import SCORES, build_results
 from reports.aggregate import load_run
-from reports.tables import build_tables, render_latex, render_markdown, summary_markdown
+from reports.latex import render_latex
+from reports.tables import build_tables, render_markdown, summary_markdown
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("SEBENCH_UPDATE_GOLDEN") == "1"
@@ -53,49 +54,61 @@ def _md_rows(text: str) -> dict[str, list[list[str]]]:
     return tables
 
 
-def test_bold_cell_is_best_of_each_column(run) -> None:
-    """Recompute the best mean per (subset, column) from the literal scores; bold must match."""
-    tables = build_tables(run)
-    for table in tables:
+def test_bold_only_when_the_interval_clears_every_other(run) -> None:
+    """Bold: the best mean whose 95% CI overlaps no other ranked cell's; italic: tied; bounds never marked."""
+    for table in build_tables(run):
         for ci, column in enumerate(table.columns):
-            higher = run.columns[column].higher_is_better
-            by_subset: dict[str, dict[str, float]] = {}
+            by_subset: dict[str, list[tuple[str, object]]] = {}
             for subset, system, cells in table.rows:
-                values = SCORES.get(system, {}).get((table.testset, subset), {})
-                if column in values and system != "oracle":
-                    if run.columns[column].ratio_of:
-                        num, den = run.columns[column].ratio_of
-                        by_subset.setdefault(subset, {})[system] = sum(values[num]) / sum(values[den])
-                    else:
-                        by_subset.setdefault(subset, {})[system] = sum(values[column]) / len(values[column])
-            for subset, system, cells in table.rows:
-                means = by_subset.get(subset, {})
-                if system not in means:
-                    assert not cells[ci].bold
-                    continue
-                best = max(means.values()) if higher else min(means.values())
-                assert cells[ci].bold == (round(means[system], 2) == round(best, 2)), (table.testset, subset, system, column)
+                by_subset.setdefault(subset, []).append((system, cells[ci]))
+            for subset, entries in by_subset.items():
+                ranked = [(s, c) for s, c in entries if c.mean is not None and s != "oracle"]
+                assert not any(c.bold or c.tie for s, c in entries if s == "oracle")
+                bold = [(s, c) for s, c in ranked if c.bold]
+                assert len(bold) <= 1
+                for system, cell in bold:
+                    others = [c for s, c in ranked if s != system]
+                    higher = run.columns[column].higher_is_better
+                    assert all((cell.mean > o.mean) == higher for o in others)
+                    assert all(cell.ci_low > o.ci_high or cell.ci_high < o.ci_low for o in others)
+                    assert not any(c.tie for _, c in ranked)
 
 
 def test_specific_cells(run) -> None:
     rows = _md_rows(render_markdown(build_tables(run)))
     dns = rows["dns"]
     # subset, system, DNSMOS_OVRL, PESQ_WB, STOI
-    assert dns[3] == ["", "seflow@f-12-4", "**3.25**", "**2.10**", "**0.955**"]  # tie on PESQ at 2.10: both bold
-    assert dns[2] == ["", "seflow@f-1-1", "3.00", "**2.10**", "0.935"]
-    assert dns[1] == ["", "oracle", "3.35", "4.64", "1.000"]                     # a bound: never bold
+    # n = 3: the 3.00 / 3.25 and 2.10 / 2.10 intervals overlap (tied, italic); STOI 0.955 clears them all (bold)
+    assert dns[3] == ["", "seflow@f-12-4", "*3.25*", "*2.10*", "**0.955**"]
+    assert dns[2] == ["", "seflow@f-1-1", "*3.00*", "*2.10*", "0.925"]
+    assert dns[1] == ["", "oracle", "3.35", "4.64", "1.000"]                     # a bound: never marked
+    assert dns[0] == ["no_reverb", "unprocessed", "2.48", "1.60", "0.910"]       # its CI clears the leaders'
     assert dns[4] == ["", "tse-net", "-", "-", "-"]                              # task not supported
     assert dns[6] == ["", "oracle", "fail", "fail", "fail"]
     assert dns[5][3:] == ["", ""]                                                # no reference: PESQ/STOI n/a
     libri = {r[0]: r for r in rows["libri2mix"]}
-    assert libri["tse-net"][2] == "0.13"          # corpus WER = 8 edits / 60 words, not the mean of ratios (0.117)
-    assert libri["seflow@f-1-1"][1] == "1.95†"    # one item failed
-    assert libri["seflow@f-12-4"][2] == "**0.10**"
+    assert libri["tse-net"][2] == "*0.13*"        # corpus WER = 8 edits / 60 words, not the mean of ratios (0.117)
+    assert libri["seflow@f-1-1"][1] == "*1.95†*"  # one item failed
+    assert libri["seflow@f-12-4"][2] == "*0.10*"
+
+
+def test_small_n_warning_and_units_in_every_table(run) -> None:
+    text = render_markdown(build_tables(run))
+    assert "Small samples: 25 of 25 cells rest on fewer than 10 items (n = 2 to 3)" in text
+    assert "Small samples" in render_latex(build_tables(run)).split(r"\label")[0]
+
+
+def test_ci_cells_show_no_interval_for_one_item() -> None:
+    from reports.tables import Cell, _md_cell
+
+    assert _md_cell(Cell("2.50", mean=2.5, n=1), with_ci=True) == "2.50"          # not "2.50 ± 0.00"
+    assert _md_cell(Cell("2.50", mean=2.5, ci_low=2.4, ci_high=2.6, n=3), with_ci=True) == "2.50 ± 0.10"
+    assert _md_cell(Cell("2.50", mean=2.5, ci_low=2.45, ci_high=2.8, n=30), with_ci=True) == "2.50 [2.45, 2.80]"
 
 
 def test_lower_is_better_arrow_and_latex_escaping(run) -> None:
     latex = render_latex(build_tables(run))
-    assert r"WER $\downarrow$" in latex and r"DNSMOS\_OVRL $\uparrow$" in latex
+    assert r"WER $\downarrow$" in latex and r"DNSMOS\\OVRL $\uparrow$" in latex
     assert r"\toprule" in latex and r"\bottomrule" in latex
     assert not re.search(r"(?<!\\)_", latex.replace(r"\_", "")), "unescaped underscore in LaTeX"
 
@@ -104,4 +117,4 @@ def test_summary_markdown_reads_the_store(tmp_path: Path) -> None:
     run_dir = build_results(tmp_path, with_audio=False)
     text = summary_markdown(run_dir / "results.sqlite")
     assert text.startswith("## Results: fixture")
-    assert "| seflow@f-12-4 |" in text and "**3.25**" in text
+    assert "| seflow@f-12-4 |" in text and "**0.955**" in text

@@ -2,8 +2,9 @@
 
 Each YAML file in this folder is one published table: the citation and URL, the test set it was
 measured on, how its subset and column names map to ours (``scales`` converts a unit, e.g. STOI
-printed in percent), which of our systems reproduce each published row, and the numbers as printed
-(``null`` where the source prints ``-``). Adding a table
+printed in percent), which of our systems reproduce each published row, the numbers as printed
+(``null`` where the source prints ``-``) and, optionally, how many items each published subset
+averages (``items``), so a reproduction on fewer items is flagged. Adding a table
 is adding a file; nothing here is computed.
 """
 
@@ -44,6 +45,8 @@ class Reference:
     rows: tuple[dict[str, Any], ...]
     scales: dict[str, float] = field(default_factory=dict)
     """Published column -> factor to our unit (STOI printed in percent: 0.01); rows stay as printed."""
+    items: dict[str, int] = field(default_factory=dict)
+    """Published subset -> how many items its numbers average (optional; checked against ours)."""
 
     def value(self, system: str, subset: str, column: str) -> float | None:
         """The published number for (published system, published subset, published column), in our unit."""
@@ -62,9 +65,13 @@ def _parse(path: Path) -> Reference:
         reference = Reference(id=data["id"], title=data["title"], citation=" ".join(data["citation"].split()),
                               url=data["url"], testset=data["testset"], subsets=dict(data["subsets"]),
                               columns=dict(data["columns"]), systems=systems, rows=tuple(data["rows"]),
-                              scales={str(k): float(v) for k, v in (data.get("scales") or {}).items()})
+                              scales={str(k): float(v) for k, v in (data.get("scales") or {}).items()},
+                              items={str(k): int(v) for k, v in (data.get("items") or {}).items()})
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"reference table {path} is malformed: {exc}") from exc
+    unknown = set(reference.items) - set(reference.subsets)
+    if unknown:
+        raise ConfigError(f"reference table {path}: item counts for undeclared subsets {sorted(unknown)}")
     for row in reference.rows:
         if row.get("system") not in systems or row.get("subset") not in reference.subsets:
             raise ConfigError(f"reference table {path}: row {row} names an undeclared system or subset")
