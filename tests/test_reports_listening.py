@@ -1,7 +1,9 @@
-"""The listening page, opened in headless Chromium: no script errors, every player loads its clip."""
+"""The listening page, opened in headless Chromium: every clip and spectrogram loads, nothing overflows
+at 1400 px, A/B switching keeps the playback position, the filter and groups hide rows."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -9,28 +11,36 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
+import numpy as np
 import pytest
+import soundfile as sf
 
-from _reports_support import build_results
+from _reports_support import FixtureMOS, build_results
 from bench.cli import main
+from bench.item import Item
+from bench.metric import Column
+from bench.store import ResultStore
+from bench.system import SystemCard
+from reports.spectrogram import power_db
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
 
-class _Audio(HTMLParser):
+class _Media(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.audio: list[dict[str, str | None]] = []
+        self.media: dict[str, list[dict[str, str | None]]] = {"audio": [], "img": []}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "audio":
-            self.audio.append(dict(attrs))
+        if tag in self.media:
+            self.media[tag].append(dict(attrs))
 
 
-def _audio(html_text: str) -> list[dict[str, str | None]]:
-    parser = _Audio()
+def _media(html_text: str, tag: str) -> list[dict[str, str | None]]:
+    parser = _Media()
     parser.feed(html_text)
-    return parser.audio
+    return parser.media[tag]
 
 
 @pytest.fixture(scope="module")
@@ -41,50 +51,179 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir / "report" / "listening" / "index.html"
 
 
+def chromium_dom(page: Path, profile: Path, *, probe: str = "", width: int = 1400) -> tuple[str, str]:
+    """(DOM after load, stderr) of ``page`` opened headless; ``probe`` is a script appended to a copy."""
+    target = page
+    if probe:
+        target = page.with_name("probe.html")
+        target.write_text(page.read_text().replace("</body>", f"<script>{probe}</script>\n</body>"))
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+         "--autoplay-policy=no-user-gesture-required", f"--window-size={width},900", "--enable-logging=stderr",
+         "--v=0", "--virtual-time-budget=10000", "--dump-dom", target.as_uri()],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout, result.stderr
+
+
 def test_every_source_is_a_file_inside_the_page_folder(page: Path) -> None:
-    audio = _audio(page.read_text())
+    text = page.read_text()
+    audio = _media(text, "audio")
     # 9 items: inputs (9) + enrollments (3) + references (6) + ok outputs (45 jobs - 6 unsupported - 4 failed)
     assert len(audio) == 9 + 3 + 6 + 35
-    for element in audio:
+    images = _media(text, "img")
+    assert len(images) == len(audio)  # a spectrogram beside every player
+    for element in audio + images:
         target = (page.parent / unquote(element["src"] or "")).resolve()
         assert target.is_file() and page.parent.resolve() in target.parents
 
 
-def test_page_lists_failures_and_scores(page: Path) -> None:
+def test_page_lists_failures_scores_and_puts_the_reference_under_the_input(page: Path) -> None:
     text = page.read_text()
     assert "failed: BadOutputError: output contains NaN" in text
     assert "not supported" in text
     assert '<td class="num">3.25</td>' in text  # f-12-4 on fileid_6, DNSMOS_OVRL
+    first = text.split('<section class="item"')[1]
+    signals = re.findall(r'<td class="signal"[^>]*>([^<]+)</td>', first)
+    assert signals[:3] == ["Input (unprocessed)", "Reference (clean)", "unprocessed"]
+    assert 'class="warning">Small samples: 25 of 25 cells' in text
+    assert '<tr class="group-head" data-group="seflow">' in text and "▾ seflow (2)" in text
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
-def test_chromium_loads_page_and_every_clip(page: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=8000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+def test_spectrograms_are_drawn_once(page: Path) -> None:
+    folder = page.parent / "spectrograms"
+    before = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.png")}
+    # distinct clip contents: every input, reference, enrollment and output file differs in the fixture
+    assert len(before) == len({(page.parent / unquote(a["src"])).read_bytes() for a in _media(page.read_text(), "audio")})
+    run_dir = page.parents[2]
+    assert main(["report", str(run_dir), "--format", "html", "--quiet"]) == 0
+    after = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.png")}
+    assert after == before
+
+
+def test_spectrogram_shows_a_tone_where_it_is() -> None:
+    rate = 16000
+    t = np.arange(rate) / rate
+    image = power_db(np.sin(2 * np.pi * 2000 * t), rate)
+    row = int(np.argmax(image.mean(axis=1)))
+    assert abs(row / image.shape[0] * rate / 2 - 2000) < rate / 2 / image.shape[0] * 1.5
+    assert image.max() == pytest.approx(0.0, abs=3.0)  # a full-scale sine is 0 dB (less the bin pooling)
+
+
+@needs_chromium
+def test_chromium_loads_every_clip_and_image(page: Path, tmp_path: Path) -> None:
+    dom, stderr = chromium_dom(page, tmp_path / "profile")
+    console = [line for line in stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console
-    states = re.findall(r'<audio[^>]*data-state="([a-z]+)"', result.stdout)
-    assert len(states) == len(_audio(page.read_text()))
-    assert set(states) == {"ok"}, states
+    audio = re.findall(r'<audio[^>]*data-state="([a-z]+)"', dom)
+    images = re.findall(r'<img[^>]*data-state="([a-z]+)"', dom)
+    assert len(audio) == len(_media(page.read_text(), "audio")) and set(audio) == {"ok"}
+    assert len(images) == len(_media(page.read_text(), "img")) and set(images) == {"ok"}
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
-def test_chromium_flags_a_missing_clip(page: Path, tmp_path: Path) -> None:
-    """The check above can fail: delete one clip and the page marks its player."""
+@needs_chromium
+def test_chromium_flags_a_missing_clip_and_image(page: Path, tmp_path: Path) -> None:
+    """The check above can fail: delete one clip and one image and the page marks them."""
     broken = tmp_path / "broken"
     shutil.copytree(page.parent, broken)
-    victim = next((broken / "audio").rglob("out-seflow_f-12-4-*.wav"))
-    victim.unlink()
-    result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom",
-         (broken / "index.html").as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )
-    states = re.findall(r'<audio[^>]*data-state="([a-z]+)"', result.stdout)
-    assert states.count("error") == 1
+    next((broken / "audio").rglob("out-seflow_f-12-4-*.wav")).unlink()
+    next((broken / "spectrograms").glob("*.png")).unlink()
+    dom, _ = chromium_dom(broken / "index.html", tmp_path / "profile")
+    assert re.findall(r'<audio[^>]*data-state="([a-z]+)"', dom).count("error") == 1
+    assert re.findall(r'<img[^>]*data-state="([a-z]+)"', dom).count("error") >= 1
+
+
+AB_PROBE = """
+(async () => {
+  const out = document.body.dataset;
+  const item = document.querySelector('section.item');
+  const audioOf = (label) => [...item.querySelectorAll('tr[data-system]')].find((r) => r.dataset.system === label).querySelector('audio');
+  document.getElementById('ab-a').value = 'seflow@f-1-1';
+  document.getElementById('ab-b').value = 'seflow@f-12-4';
+  document.getElementById('ab-b').dispatchEvent(new Event('change'));
+  const a = audioOf('seflow@f-1-1'), b = audioOf('seflow@f-12-4');
+  a.muted = b.muted = true;
+  a.currentTime = 0.1;
+  await a.play();
+  await new Promise((r) => setTimeout(r, 50));
+  document.dispatchEvent(new KeyboardEvent('keydown', {key: 'x'}));
+  await new Promise((r) => setTimeout(r, 50));
+  out.abA = a.paused ? 'paused' : 'playing';
+  out.abB = b.paused ? 'paused' : 'playing';
+  out.abTime = b.currentTime >= 0.1 ? 'kept' : 'lost:' + b.currentTime;
+  out.abMarked = item.querySelectorAll('tr.ab-a, tr.ab-b').length;
+  const filter = document.getElementById('filter');
+  filter.value = 'f-12';
+  filter.dispatchEvent(new Event('input'));
+  out.filtered = [...item.querySelectorAll('tr[data-system]')].filter((r) => !r.classList.contains('hidden')).map((r) => r.dataset.system).join(',');
+  filter.value = '';
+  filter.dispatchEvent(new Event('input'));
+  const box = [...document.querySelectorAll('input.group')].find((c) => c.value === 'seflow');
+  box.checked = false;
+  box.dispatchEvent(new Event('change'));
+  out.grouped = [...item.querySelectorAll('tr[data-system]')].filter((r) => !r.classList.contains('hidden')).length;
+  item.querySelector('tr.group-head button').click();
+  out.collapsed = item.querySelector('tbody[data-group="seflow"]').classList.contains('collapsed');
+})();
+"""
+
+
+@needs_chromium
+def test_ab_switch_filter_and_groups(page: Path, tmp_path: Path) -> None:
+    dom, _ = chromium_dom(page, tmp_path / "profile", probe=AB_PROBE)
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    state = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
+    assert state["ab-a"] == "paused" and state["ab-b"] == "playing" and state["ab-time"] == "kept", state
+    assert state["ab-marked"] == "2"
+    assert state["filtered"] == "seflow@f-12-4"
+    assert state["grouped"] == str(5 - 2)  # the two seflow rows hidden
+    assert state["collapsed"] == "true"
+
+
+OVERFLOW_PROBE = """
+window.addEventListener('load', () => {
+  const out = document.body.dataset;
+  out.pageWidth = document.documentElement.scrollWidth;
+  out.viewWidth = document.documentElement.clientWidth;
+  const scroller = document.querySelector('section.item .scroll');
+  out.tableScrolls = scroller.scrollWidth > scroller.clientWidth ? 'yes' : 'no';
+});
+"""
+
+
+def _wide_run(root: Path) -> Path:
+    """24 systems with long labels and 9 score columns: what made the old page 14,500 px long and overflow."""
+    data = root / "data"
+    data.mkdir(parents=True)
+    rate = 16000
+    noisy = data / "noisy.wav"
+    sf.write(noisy, (0.1 * np.random.default_rng(0).standard_normal(rate // 2)).astype(np.float32), rate)
+    store = ResultStore(root / "runs" / "wide" / "results.sqlite")
+    run_id = store.start_run("wide", {"seed": 0, "testsets": [{"name": "pairs", "root": str(data)}]}, {})
+    labels = [f"a-rather-long-system-name-{k:02d}@variant-{k}" for k in range(24)]
+    for label in labels:
+        store.record_system(run_id, label, SystemCard(label.split("@")[0][:-3], label.split("@")[1], "1", ("denoise",), None))
+
+    class Wide(FixtureMOS):
+        columns = tuple(Column(f"SCORE_COLUMN_{i}", True) for i in range(9))
+
+    store.record_columns(run_id, Wide())
+    item = Item(id="clip", task="denoise", subset="s", input=noisy)
+    for label in labels:
+        store.record_output(run_id, label, "pairs", item, "ok", None, str(noisy), 0.1)
+        store.record_scores(run_id, label, "pairs", item, {f"SCORE_COLUMN_{i}": 1234.5 + i for i in range(9)})
+    store.close()
+    return root / "runs" / "wide"
+
+
+@needs_chromium
+def test_no_horizontal_overflow_at_1400_px(tmp_path: Path) -> None:
+    run_dir = _wide_run(tmp_path)
+    assert main(["report", str(run_dir), "--format", "html", "--quiet"]) == 0
+    page = run_dir / "report" / "listening" / "index.html"
+    dom, _ = chromium_dom(page, tmp_path / "profile", probe=OVERFLOW_PROBE, width=1400)
+    state = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', re.search(r"<body([^>]*)>", dom).group(1)))
+    assert int(state["page-width"]) <= int(state["view-width"]) <= 1400, state
+    assert state["table-scrolls"] == "yes"  # the nine columns scroll inside their card instead
