@@ -117,7 +117,8 @@ def run_report(args: argparse.Namespace) -> int:
     if "html" in formats:
         from reports.listening import write_listening_page
 
-        written.append(write_listening_page(run, out / "listening", max_items=args.max_items or None, cells=cells))
+        written.append(write_listening_page(run, out / "listening", max_items=args.max_items or None,
+                                             cells=cells, columns=columns))
     if "plots" in formats:
         from reports.plots import write_plots
 

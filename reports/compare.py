@@ -21,7 +21,7 @@ from bench.errors import ConfigError
 from reports.aggregate import OK, RunData, aggregate, display_decimals, small_n_sentence
 from reports.latex import label_for, latex_escape, latex_number, latex_text, simple_latex_table
 from reports.reference import Reference
-from reports.stats import CI_METHOD, TEST_METHOD, PairedResult, cell_rng, holm, paired_comparison
+from reports.stats import CI_METHOD, CI_METHOD_SHORT, TEST_METHOD, PairedResult, cell_rng, holm, paired_comparison
 from reports.tables import pipe_table
 
 SIGNIFICANCE = 0.05
@@ -256,8 +256,8 @@ def _paired_grid(a: str, b: str, results: Sequence[dict[str, Any]], number) -> t
 
 
 def _paired_notes(results: Sequence[dict[str, Any]]) -> list[str]:
-    notes = [f"better: the side favoured at Holm-adjusted p < {SIGNIFICANCE:g} over the {len(results)} tests of this "
-             f"table; n.s. otherwise. p (perm.): {TEST_METHOD} (~: Monte Carlo). 95% CI of Δ: {CI_METHOD}."]
+    notes = [f"better: the side favoured at Holm-adjusted p < {SIGNIFICANCE:g} over all {len(results)} tests of this "
+             f"table; n.s. otherwise. p (perm.): {TEST_METHOD}; ~ marks a Monte Carlo p. 95% CI of Δ: {CI_METHOD_SHORT}."]
     small = small_n_sentence([int(r["n"]) for r in results])
     if small:
         notes.append(small)

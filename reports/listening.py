@@ -199,11 +199,12 @@ def _controls(groups: dict[str, list[str]], labels: Sequence[str]) -> str:
 
 
 def write_listening_page(run: RunData, out_dir: Path, *, max_items: int | None = 10,
-                         cells: pd.DataFrame | None = None) -> Path:
-    """Write ``out_dir/index.html`` plus ``audio/`` and ``spectrograms/``; at most ``max_items`` per subset."""
+                         cells: pd.DataFrame | None = None, columns: Sequence[str] | None = None) -> Path:
+    """Write ``out_dir/index.html`` plus ``audio/`` and ``spectrograms/``; at most ``max_items`` per
+    subset, the score columns limited to ``columns`` when given."""
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs, scores = run.outputs, run.scores
-    columns = [(c.name, display_decimals(c)) for c in run.visible_columns]
+    columns = [(c.name, display_decimals(c)) for c in run.visible_columns if columns is None or c.name in columns]
     labels = run.labels()
     groups = system_groups(run, labels)
     page = _Page(out_dir, known_roots(run.config, run.run_dir, outputs["output_path"].dropna()))

@@ -39,6 +39,8 @@ PERMUTATIONS = 20000
 
 CI_METHOD = (f"Student t-interval for n < {T_INTERVAL_BELOW} items (jackknife standard error for corpus ratios), "
              f"BCa bootstrap over items ({RESAMPLES} resamples, seeded) for n ≥ {T_INTERVAL_BELOW}; none for n = 1")
+CI_METHOD_SHORT = f"t-interval below {T_INTERVAL_BELOW} items, BCa bootstrap from {T_INTERVAL_BELOW}"
+"""The interval method in a few words, for table legends (``CI_METHOD`` in full in JSON and docs)."""
 TEST_METHOD = (f"sign-flip permutation test of the mean paired difference (exact up to n = {EXACT_UP_TO}, "
                f"{PERMUTATIONS} random sign patterns above), Holm-corrected across the table; Wilcoxon signed-rank "
                "p-value as a rank-based check")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from reports.aggregate import (FAILED, NOT_APPLICABLE, OK, UNSUPPORTED, RunData, aggregate, display_decimals,
                                load_run, rank_cells, small_n_sentence)
-from reports.stats import CI_METHOD
+from reports.stats import CI_METHOD_SHORT
 
 PARTIAL_MARK = "†"
 
@@ -150,7 +150,7 @@ def legend(tables: Sequence[Table], *, dash: str = "`-`", fail: str = "`fail`", 
     if any(t.has_bold or t.has_tie for t in tables):
         notes.append("Oracle and silence are bounds, not ranked.")
     if any(t.with_ci for t in tables):
-        notes.append(f"{plus_minus} half-width of the 95% CI ([low, high] when asymmetric): {CI_METHOD}.")
+        notes.append(f"{plus_minus} half-width of the 95% CI ([low, high] when asymmetric; {CI_METHOD_SHORT}).")
     warning = small_n_sentence(item_counts(tables))
     if warning:
         notes.append(warning)

@@ -18,7 +18,8 @@ def test_report_writes_every_format(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     out_dir = run_dir / "report"
     for name in ("results.md", "results.tex", "results.csv", "results.json", "listening/index.html",
-                 "plots/pareto_params_dns.png", "plots/seflow_grid_dns.png", "plots/distribution_dns.png"):
+                 "plots/pareto_params_dns_no_reverb.png", "plots/seflow_grid_dns.png",
+                 "plots/distribution_dns_no_reverb.png"):
         assert (out_dir / name).is_file(), name
     markdown = (out_dir / "results.md").read_text()
     assert capsys.readouterr().out.startswith(markdown)
@@ -70,4 +71,4 @@ def test_report_warns_about_small_n_and_corrects_paired_tests(tmp_path: Path,
     raw = sorted(r["p_permutation"] for r in rows)
     assert min(r["p_holm"] for r in rows) == pytest.approx(min(1.0, 6 * raw[0]))  # Holm: smallest p times 6
     assert all(r["p_holm"] >= r["p_permutation"] for r in rows) and {r["better"] for r in rows} == {"n.s."}
-    assert "Holm-adjusted p < 0.05 over the 6 tests" in (out / "results.md").read_text()
+    assert "Holm-adjusted p < 0.05 over all 6 tests" in (out / "results.md").read_text()

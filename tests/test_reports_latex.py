@@ -23,16 +23,8 @@ PDFLATEX = shutil.which("pdflatex")
 PDFTOTEXT = shutil.which("pdftotext")
 needs_tex = pytest.mark.skipif(PDFLATEX is None or PDFTOTEXT is None, reason="pdflatex/pdftotext not installed")
 
-TEMPLATE = r"""\documentclass[10pt,twocolumn]{article}
-\usepackage{booktabs}
-\usepackage{graphicx}
-\begin{document}
-\typeout{COLUMNWIDTH=\the\columnwidth}
-\typeout{TEXTWIDTH=\the\textwidth}
-Text before the tables.
-\input{tables.tex}
-\end{document}
-"""
+TEMPLATE = Path(__file__).parents[1] / "docs" / "latex" / "two_column.tex"
+"""The two-column article the README's table PNG is compiled in (scripts/readme_figures.sh)."""
 
 README_COLUMNS = (("DNSMOS_OVRL", True, ""), ("PESQ_WB", True, ""), ("STOI", True, ""), ("SISDR", True, "dB"),
                   ("WER", False, ""), ("PLCMOS", True, ""), ("AECMOS_echo", True, ""), ("ERLE", True, "dB"))
@@ -67,7 +59,7 @@ def compile_tables(tex: str, folder: Path) -> tuple[str, list[tuple[float, float
     """(log, words as (xMin, xMax, text), left text edge, column width in bp) of the compiled template."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "tables.tex").write_text(tex)
-    (folder / "paper.tex").write_text(TEMPLATE)
+    shutil.copyfile(TEMPLATE, folder / "paper.tex")
     result = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=folder,
                             capture_output=True, text=True, timeout=120)
     log = (folder / "paper.log").read_text(errors="replace")
