@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from bench.errors import ConfigError
+from reports.stats import SMALL_N
 
 DEFAULT_TOLERANCE = 1e-4
 """Absolute; absorbs float noise across machines, nothing more. Loosen per column in CI."""
@@ -143,6 +144,10 @@ def scope_warnings(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> l
         warnings.append(f"{len(changed)} cells were scored on a different number of items than the baseline "
                         f"(e.g. {system} | {testset}/{subset} | {column}: {before} -> {after}); "
                         "a changed test set or --limit makes the means incomparable")
+    small = [c for c in current.get("cells", []) if c.get("status") == "ok" and int(c.get("n") or 0) < SMALL_N]
+    if small:
+        warnings.append(f"{len(small)} cells of this run rest on fewer than {SMALL_N} items: their means move with "
+                        "every item; consider --require-outside-ci or a per-column --tolerance")
     base_sources, now_sources = _testset_sources(baseline), _testset_sources(current)
     for label, options in now_sources.items():
         before = base_sources.get(label)

@@ -28,6 +28,7 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 from reports.aggregate import OK, RunData, display_decimals  # noqa: E402
 from reports.compare import item_values  # noqa: E402
+from reports.stats import SMALL_N  # noqa: E402
 from reports.tables import header_name  # noqa: E402
 
 SEFLOW_VARIANT = re.compile(r"^f-(\d+)-(\d+)$")
@@ -81,6 +82,12 @@ def _wanted(run: RunData, columns: Sequence[str] | None) -> list[str]:
 
 def _subset_means(cells: pd.DataFrame, testset: str, subset: str) -> pd.DataFrame:
     return cells[(cells["testset"] == testset) & (cells["subset"] == subset) & (cells["status"] == OK)]
+
+
+def _small_n(counts) -> str:
+    """The small-sample warning every output carries, short enough for a figure title."""
+    counts = [int(n) for n in counts]
+    return f" (small sample: n = {min(counts)} items)" if counts and min(counts) < SMALL_N else ""
 
 
 def _title(testset: str, subset: str) -> str:
@@ -176,7 +183,7 @@ def plot_pareto(run: RunData, cells: pd.DataFrame, out_dir: Path, *, cost: str =
                 ax.set_ylabel(_direction(run, column))
                 ax.set_title(f"{column} (n = {int(sub['n'].min())} items)", fontsize=9)
                 points.append((ax, x, y, list(sub["system"])))
-            fig.suptitle(f"Quality vs compute: {_title(testset, subset)}")
+            fig.suptitle(f"Quality vs compute: {_title(testset, subset)}{_small_n(means['n'])}")
             fig.canvas.draw()  # final axes positions, so label boxes can be measured
             fig.set_layout_engine("none")
             for ax, x, y, labels in points:
@@ -255,7 +262,7 @@ def plot_seflow_heatmaps(run: RunData, cells: pd.DataFrame, out_dir: Path, *,
                 if i == 0:
                     ax.set_title(_direction(run, column), fontsize=9)
             fig.colorbar(image, ax=[axes[i][j] for i in range(len(subsets))], shrink=0.8)
-        fig.suptitle(f"SEFlow f-B-H: {testset}", fontsize=10)
+        fig.suptitle(f"SEFlow f-B-H: {testset}{_small_n(part['n'])}", fontsize=10)
         written += _save(fig, out_dir, _stem("seflow_grid", testset), formats)
     return written
 
@@ -324,7 +331,8 @@ def plot_distributions(run: RunData, out_dir: Path, *, formats: Sequence[str] = 
                 ax.set_title(title, fontsize=8)
                 ax.tick_params(axis="x", labelsize=7)
                 ax.grid(axis="x", alpha=0.3)
-            fig.suptitle(f"Per-item scores: {_title(testset, subset)}")
+            counts = [len(values) for _, data, _, _ in panels for values in data]
+            fig.suptitle(f"Per-item scores: {_title(testset, subset)}{_small_n(counts)}")
             written += _save(fig, out_dir, _stem("distribution", testset, subset), formats)
     return written
 

@@ -103,6 +103,7 @@ def test_distributions_leave_bounds_out_name_them_and_show_n(run, figures) -> No
     plots.plot_distributions(run, Path("unused"), formats=("png",))
     titles = [ax.get_title() for ax in figures["distribution_dns_no_reverb"].axes]
     assert any("not drawn: oracle 4.64" in t for t in titles)
+    assert figures["distribution_dns_no_reverb"].get_suptitle().endswith("(small sample: n = 3 items)")
 
 
 def test_heatmap_scale_shared_per_metric_with_values_printed(run, figures) -> None:
