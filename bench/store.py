@@ -3,8 +3,9 @@
 Every write is its own transaction, so a run killed at any instant leaves a consistent database
 holding exactly the items that finished; a re-run fills in the rest. ``position`` columns record
 plan order (systems: row order of the config; outputs: the item's index in test-set, then loader
-order), so readers can list rows and items as configured; databases from before they existed gain
-them in place (NULL) when opened.
+order), so readers can list rows and items as configured; ``talk_type`` keeps an AEC item's talk
+type for the listening page. Databases from before these columns existed gain them in place (NULL)
+when opened.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     run_id TEXT NOT NULL, system TEXT NOT NULL, testset TEXT NOT NULL, subset TEXT NOT NULL,
     item_id TEXT NOT NULL, task TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
     output_path TEXT, input_path TEXT, reference_path TEXT, enrollment_path TEXT, far_end_path TEXT,
-    seconds REAL, position INTEGER, PRIMARY KEY (run_id, system, testset, item_id)
+    seconds REAL, position INTEGER, talk_type TEXT, PRIMARY KEY (run_id, system, testset, item_id)
 );
 CREATE TABLE IF NOT EXISTS scores (
     run_id TEXT NOT NULL, system TEXT NOT NULL, testset TEXT NOT NULL, subset TEXT NOT NULL,
@@ -60,11 +61,11 @@ CREATE TABLE IF NOT EXISTS scores (
 );
 """
 
-ADDED_COLUMNS = {"systems": "position INTEGER", "outputs": "position INTEGER"}
+ADDED_COLUMNS = (("systems", "position INTEGER"), ("outputs", "position INTEGER"), ("outputs", "talk_type TEXT"))
 """Columns added after schema version 1, added in place to older databases."""
 
 OUTPUT_COLUMNS = ("run_id", "system", "testset", "subset", "item_id", "task", "status", "reason", "output_path",
-                  "input_path", "reference_path", "enrollment_path", "far_end_path", "seconds", "position")
+                  "input_path", "reference_path", "enrollment_path", "far_end_path", "seconds", "position", "talk_type")
 
 
 def _path_or_none(path: Path | None) -> str | None:
@@ -78,7 +79,7 @@ def _write_output(db: sqlite3.Connection, run_id: str, label: str, testset: str,
         f"INSERT OR REPLACE INTO outputs ({', '.join(OUTPUT_COLUMNS)}) VALUES ({', '.join('?' * len(OUTPUT_COLUMNS))})",
         (run_id, label, testset, item.subset, item.id, item.task, status.value, reason, output_path,
          str(item.input), _path_or_none(item.reference), _path_or_none(item.enrollment),
-         _path_or_none(item.far_end), seconds, position),
+         _path_or_none(item.far_end), seconds, position, item.talk_type),
     )
 
 
@@ -111,7 +112,7 @@ class ResultStore:
             raise self._error(exc) from exc
         with self._connect() as db:
             db.executescript(SCHEMA)
-            for table, column in ADDED_COLUMNS.items():
+            for table, column in ADDED_COLUMNS:
                 existing = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
                 if column.split()[0] not in existing:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")

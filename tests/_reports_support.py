@@ -112,42 +112,47 @@ def _tone(path: Path, freq: float, seed: int) -> Path:
 
 
 def build_results(root: Path, *, with_audio: bool = True, seed: int = 0, scale: float = 1.0,
-                  shuffle: int | None = None, testsets: tuple[str, ...] = ("dns", "libri2mix")) -> Path:
+                  shuffle: int | None = None, testsets: tuple[str, ...] = ("dns", "libri2mix"),
+                  positions: bool = True) -> Path:
     """Copy the fixture run into ``root/runs/fixture``; returns the run folder.
 
     Each variant is written through the store once per test process and copied after that, since
     a store write is one committed transaction and the tests need about thirty runs.
     ``scale`` multiplies seflow@f-12-4's DNSMOS_OVRL to plant a regression; ``shuffle`` records
     the results in a seeded random order, as parallel workers would; ``testsets`` is the order
-    the run's config lists the test sets in.
+    the run's config lists the test sets in; ``positions=False`` writes a store as runs did before
+    plan positions were recorded.
     """
     run_dir = root / "runs" / "fixture"
-    shutil.copytree(_template(with_audio, seed, scale, shuffle, testsets), run_dir)
+    shutil.copytree(_template(with_audio, seed, scale, shuffle, testsets, positions), run_dir)
     return run_dir
 
 
 @functools.cache
-def _template(with_audio: bool, seed: int, scale: float, shuffle: int | None, testsets: tuple[str, ...]) -> Path:
+def _template(with_audio: bool, seed: int, scale: float, shuffle: int | None, testsets: tuple[str, ...],
+              positions: bool) -> Path:
     root = Path(tempfile.mkdtemp(prefix="sebench-report-fixture-"))
     atexit.register(shutil.rmtree, root, True)
-    return _write_results(root, with_audio=with_audio, seed=seed, scale=scale, shuffle=shuffle, testsets=testsets)
+    return _write_results(root, with_audio=with_audio, seed=seed, scale=scale, shuffle=shuffle, testsets=testsets,
+                          positions=positions)
 
 
 def _write_results(root: Path, *, with_audio: bool, seed: int, scale: float, shuffle: int | None,
-                   testsets: tuple[str, ...]) -> Path:
+                   testsets: tuple[str, ...], positions: bool) -> Path:
     run_dir = root / "runs" / "fixture"
     audio = root / "audio"
     audio.mkdir(parents=True, exist_ok=True)
     store = ResultStore(run_dir / "results.sqlite")
     config = {"seed": seed, "testsets": [{"name": name, "root": str(audio)} for name in testsets]}
     run_id = store.start_run("fixture", config, {"sebench": "test"})
-    for label, card in CARDS.items():
-        store.record_system(run_id, label, card)
+    for index, (label, card) in enumerate(CARDS.items()):
+        store.record_system(run_id, label, card, position=index if positions else None)
     for metric in (FixtureMOS(), FixturePESQ(), FixtureSTOI(), FixtureWER()):
         store.record_columns(run_id, metric)
     writes = []
     counter = 0
-    for testset, subsets in LAYOUT.items():
+    order = {name: i for i, name in enumerate(testsets)}
+    for testset, subsets in sorted(LAYOUT.items(), key=lambda pair: order.get(pair[0], len(order))):
         for subset, (task, has_ref, ids) in subsets.items():
             for index, item_id in enumerate(ids):
                 counter += 1
@@ -161,25 +166,26 @@ def _write_results(root: Path, *, with_audio: bool, seed: int, scale: float, shu
     if shuffle is not None:
         np.random.default_rng(shuffle).shuffle(writes)
     for label, card, testset, item, index, counter in writes:
-        _record(store, run_id, audio, label, card, testset, item, index, counter, with_audio=with_audio, scale=scale)
+        _record(store, run_id, audio, label, card, testset, item, index, counter, with_audio=with_audio, scale=scale,
+                position=counter - 1 if positions else None)
     return run_dir
 
 
 def _record(store: ResultStore, run_id: str, audio: Path, label: str, card: SystemCard, testset: str, item: Item,
-            index: int, counter: int, *, with_audio: bool, scale: float) -> None:
+            index: int, counter: int, *, with_audio: bool, scale: float, position: int | None) -> None:
     if item.task not in card.tasks:
-        store.record_output(run_id, label, testset, item, "unsupported")
+        store.record_output(run_id, label, testset, item, "unsupported", position=position)
         return
     failure = FAILED.get((label, testset, item.id))
     if (label, testset, item.id) in NO_REFERENCE_FAIL:
         failure = "ValueError: item has no clean reference, so the oracle has nothing to return"
     if failure:
-        store.record_output(run_id, label, testset, item, "failed", failure, None, 0.01)
+        store.record_output(run_id, label, testset, item, "failed", failure, None, 0.01, position=position)
         return
     output = audio / f"{testset}_{item.id}_{label.replace('@', '_')}.wav"
     if with_audio:
         _tone(output, 200 + 10 * counter, 1000 + counter)
-    store.record_output(run_id, label, testset, item, "ok", None, str(output), 0.05)
+    store.record_output(run_id, label, testset, item, "ok", None, str(output), 0.05, position=position)
     values = {col: vals[index] for col, vals in SCORES[label][(testset, item.subset)].items()}
     if label == "seflow@f-12-4" and "DNSMOS_OVRL" in values:
         values["DNSMOS_OVRL"] *= scale

@@ -227,3 +227,23 @@ def test_no_horizontal_overflow_at_1400_px(tmp_path: Path) -> None:
     state = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', re.search(r"<body([^>]*)>", dom).group(1)))
     assert int(state["page-width"]) <= int(state["view-width"]) <= 1400, state
     assert state["table-scrolls"] == "yes"  # the nine columns scroll inside their card instead
+
+
+def test_aec_items_show_their_talk_type(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    mic, far = data / "mic.wav", data / "lpb.wav"
+    for path in (mic, far):
+        sf.write(path, (0.1 * np.random.default_rng(1).standard_normal(8000)).astype(np.float32), 16000)
+    store = ResultStore(tmp_path / "runs" / "aec" / "results.sqlite")
+    run_id = store.start_run("aec", {"seed": 0, "testsets": [{"name": "aec-challenge", "root": str(data)}]}, {})
+    store.record_system(run_id, "speex-aec", SystemCard("speex-aec", "default", "1", ("aec",), 16000), position=0)
+    store.record_columns(run_id, FixtureMOS())
+    for position, talk in enumerate(("double_talk", "farend_single_talk")):
+        item = Item(id=f"clip{position}", task="aec", subset="s", input=mic, far_end=far, talk_type=talk)
+        store.record_output(run_id, "speex-aec", "aec-challenge", item, "ok", None, str(mic), 0.1, position=position)
+    store.close()
+    assert main(["report", str(tmp_path / "runs" / "aec"), "--format", "html", "--quiet"]) == 0
+    text = (tmp_path / "runs" / "aec" / "report" / "listening" / "index.html").read_text()
+    assert "(aec; double talk)" in text and "(aec; farend single talk)" in text
+    assert "Far-end reference" in text

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from _reports_support import build_results
 from bench.cli import main
@@ -39,10 +40,11 @@ def test_same_run_gives_byte_identical_reports(tmp_path: Path) -> None:
     assert [n for n in first if first[n] != second[n]] == []
 
 
-def test_recording_order_does_not_change_the_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("positions", [True, False], ids=["plan-positions", "older-store"])
+def test_recording_order_does_not_change_the_report(tmp_path: Path, positions: bool) -> None:
     """Results recorded in a shuffled order (as parallel workers finish) render the same bytes."""
-    ordered_dir = build_results(tmp_path / "a")
-    shuffled_dir = build_results(tmp_path / "b", shuffle=3)
+    ordered_dir = build_results(tmp_path / "a", positions=positions)
+    shuffled_dir = build_results(tmp_path / "b", shuffle=3, positions=positions)
     ordered = _without_run_id(_report(ordered_dir, tmp_path / "ra"), load_run(ordered_dir).run_id)
     shuffled = _without_run_id(_report(shuffled_dir, tmp_path / "rb"), load_run(shuffled_dir).run_id)
     assert ordered.keys() == shuffled.keys()
@@ -62,8 +64,10 @@ def test_max_items_takes_the_first_items_in_loader_order(tmp_path: Path) -> None
     assert re.findall(r"<h3>([^ <]+)", (out / "listening" / "index.html").read_text()) == ["fileid_0", "car_1", "mix_a"]
 
 
-def test_config_order_of_test_sets(tmp_path: Path) -> None:
-    run = load_run(build_results(tmp_path, with_audio=False, shuffle=1, testsets=("libri2mix", "dns")))
+@pytest.mark.parametrize("positions", [True, False], ids=["plan-positions", "older-store"])
+def test_config_order_of_test_sets(tmp_path: Path, positions: bool) -> None:
+    run = load_run(build_results(tmp_path, with_audio=False, shuffle=1, testsets=("libri2mix", "dns"),
+                                 positions=positions))
     assert run.testsets() == ["libri2mix", "dns"]
     assert run.subsets("dns") == ["no_reverb", "real_recordings"]
     assert run.items("dns", "no_reverb") == ["fileid_0", "fileid_6", "fileid_80"]

@@ -132,3 +132,10 @@ def test_bold_needs_a_clear_interval_else_ties() -> None:
     assert not overlap["best"].any() and overlap["tie"].tolist() == [True, True, False]
     one_item = rank_cells(_Run(), _cells(("a", 3.0, None, None), ("b", 2.0, 1.9, 2.1)), decimals)
     assert not one_item["best"].any() and one_item["tie"].all()  # no interval: cannot be told apart
+
+
+def test_t_table_matches_scipy() -> None:
+    from reports.stats import T_975, t_quantile
+
+    assert T_975 == pytest.approx([sps.t.ppf(0.975, df) for df in range(1, 20)], abs=1e-8)
+    assert t_quantile(0.95, 4) == pytest.approx(sps.t.ppf(0.95, 4))
