@@ -118,7 +118,7 @@ def _num(value: float | None, decimals: int, signed: bool = False) -> str:
     return f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
 
 
-def _measured(reference: Reference, rows: Sequence[ReproducedRow]) -> list[int]:
+def _measured(rows: Sequence[ReproducedRow]) -> list[int]:
     """Positions of the published columns we measured for at least one row (a paper's extra columns stay out)."""
     return [i for i in range(len(rows[0].values)) if any(r.values[i][2] is not None for r in rows)] if rows else []
 
@@ -130,7 +130,7 @@ def _decimals(run: RunData, column: str) -> int:
 def _comparison_grid(run: RunData, reference: Reference, rows: Sequence[ReproducedRow],
                      number=_num) -> tuple[list[str], list[list[str]]]:
     names = {ours: pub for pub, ours in reference.columns.items()}
-    measured = _measured(reference, rows)
+    measured = _measured(rows)
     header = ["Subset", "System", "Ours", "n"]
     for i in measured:
         name = names[rows[0].values[i][0]]

@@ -36,12 +36,8 @@ def natural_sorted(values: Iterable[str]) -> list[str]:
 
 def config_testset_order(config: Mapping[str, Any]) -> list[str]:
     """Test-set labels in the order the run's config lists them (``label`` or ``name``)."""
-    labels = []
-    for entry in config.get("testsets") or []:
-        if isinstance(entry, Mapping) and entry.get("name"):
-            labels.append(str(entry.get("label") or entry["name"]))
-        elif isinstance(entry, str):
-            labels.append(entry.split(":", 1)[0].split("@", 1)[0])
+    labels = [str(entry.get("label") or entry["name"]) for entry in config.get("testsets") or []
+              if isinstance(entry, Mapping) and entry.get("name")]
     return list(dict.fromkeys(labels))
 
 

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 from bench.paths import sebench_home
 
-ROOT_KEYS = re.compile(r"^(root|.+_root|path|manifest)$")
+ROOT_KEYS = re.compile(r"^(root|.+_root|path)$")
 """Spec options naming where a loader or folder system reads files (a file option: its folder)."""
 
 CACHE_ENTRY = re.compile(r"^(?P<root>.+)/audio/(?P<prefix>[0-9a-f]{2})/(?P=prefix)[0-9a-f]{62}\.wav$")
