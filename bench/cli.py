@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import signal
 import sys
 import traceback
 from contextlib import contextmanager
@@ -103,12 +104,32 @@ def stdout_to_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, ``timeout``, ``docker stop``): the run stops as on Ctrl-C."""
+
+
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.runner import execute
     from reports.tables import summary_markdown
 
     config = config_from_args(args)
-    with stdout_to_stderr():
+    with stdout_to_stderr(), sigterm_stops():
         summary = execute(config, progress=not args.no_progress)
     for line in summary.skipped:
         print(line, file=sys.stderr)
@@ -274,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
+EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 3, 130, 143
 """Exit codes besides 0 and 1 (``--strict`` failures, ``check`` regressions); README, "Failure handling"."""
 RESUME = "re-run the same command to resume"
 
@@ -295,8 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from reports.cli import run_check, run_report
 
         return run_report(args) if args.command == "report" else run_check(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         finished = "; finished items are saved: " + RESUME if args.command == "run" else ""
+        if isinstance(exc, Terminated):
+            return _fail(debug, f"sebench: terminated{finished}", EXIT_TERMINATED)
         return _fail(debug, f"sebench: interrupted{finished}", EXIT_INTERRUPTED)
     except SebenchError as exc:
         hint = f" (once that is fixed, {RESUME})" if isinstance(exc, StorageError) and args.command == "run" else ""

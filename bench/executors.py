@@ -202,7 +202,8 @@ _HOST: _WorkerHost | None = None
 
 def _start_process(config: RunConfig, modules: Sequence[str], threads: int, driver: int) -> None:
     global _HOST
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the driver stops us
+    for stop in (signal.SIGINT, signal.SIGTERM):  # sent to the whole process group: the driver stops us
+        signal.signal(stop, signal.SIG_IGN)
     threading.Thread(target=_exit_with_driver, args=(driver,), daemon=True).start()
     _HOST = _WorkerHost(config, modules, threads)
 
@@ -261,7 +262,7 @@ class _Lane:
         at once instead of letting it finish an item nobody will record."""
         if stop:
             for process in list(getattr(self._pool, "_processes", {}).values()):
-                process.terminate()
+                process.kill()  # workers ignore SIGINT and SIGTERM
         self._pool.shutdown(wait=self.future is None or stop, cancel_futures=True)
 
 
@@ -368,6 +369,9 @@ def ray_executor(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
                 try:
                     results = ray.get(ref)
                 except ray.exceptions.RayError as exc:
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, StorageError):  # the disk, not this unit: stop, as local does
+                        raise cause from None
                     summary = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     results = failed_results(unit, f"Ray worker failed: {summary}", type(exc).__name__)
                 yield from results

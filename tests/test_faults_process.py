@@ -38,8 +38,9 @@ def test_a_system_printing_to_stdout_cannot_corrupt_the_result_table(tmp_path, e
 # --- interrupts -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("executor", ["serial", "local"])
-def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(tmp_path, executor):
+@pytest.mark.parametrize("executor, stop", [("serial", signal.SIGINT), ("local", signal.SIGINT),
+                                            ("local", signal.SIGTERM)])
+def test_ctrl_c_or_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path, executor, stop):
     data = make_dataset(tmp_path / "data")
     log = tmp_path / "log"
     args = ["--plugin", "sebench_fault_plugin",
@@ -52,10 +53,11 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(tmp_path, executor):
     deadline = time.monotonic() + 120
     while not (log.exists() and any(log.iterdir())) and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    os.killpg(proc.pid, stop)  # what Ctrl-C in a terminal does: the whole process group
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (out, err)
-    assert "interrupted" in err and "re-run the same command to resume" in err, err
+    assert proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143}[stop], (out, err)
+    word = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}[stop]
+    assert f"sebench: {word}" in err and "re-run the same command to resume" in err, err
     assert_no_traceback(err)
 
     again = subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env,
