@@ -247,7 +247,9 @@ def test_version_difference_names_the_asr_normaliser_and_model_file() -> None:
     new = "wer=1;model=tiny.en;normalizer=basic;model/model.bin@sha256:cccc3333dddd4444"
     text = version_difference("wer", old, new)
     assert "ASR normalizer english -> basic" in text
-    assert "model file model/model.bin sha256 aaaa1111bbbb -> sha256 cccc3333dddd" in text
+    assert "ASR model file model/model.bin sha256 aaaa1111bbbb -> sha256 cccc3333dddd" in text
+    assert version_difference("dnsmos", "dnsmos=1;x.onnx@sha256:aa", "dnsmos=1;x.onnx@sha256:bb") == \
+        "dnsmos: model file x.onnx sha256 aa -> sha256 bb"
 
 
 def test_bad_input_is_one_clear_error(runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -106,7 +106,7 @@ def version_difference(metric: str, reference: str, other: str) -> str:
     for key in list(dict.fromkeys([*a, *b])):
         if a.get(key) != b.get(key):
             what = "implementation" if key == metric else key
-            if "normalizer" in key or key == "model" and metric == "wer":
+            if metric == "wer" and key != metric:  # the ASR model, its backend and the text normaliser
                 what = f"ASR {key}"
             changes.append(f"{what} {a.get(key, 'absent')} -> {b.get(key, 'absent')}")
     return f"{metric}: " + ("; ".join(changes) or "version string differs")
