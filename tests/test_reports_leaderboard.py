@@ -231,6 +231,19 @@ def test_stability_is_one_for_a_clear_winner_and_split_for_a_coin_toss() -> None
     assert all(rank_board(single, RankingConfig()).of(r).stability is None for r in single.rows)
 
 
+def test_a_store_copied_from_another_machine_merges(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A results.sqlite file on its own, anywhere (as copied from a cluster), merges like a run folder."""
+    copied = tmp_path / "from-the-cluster" / "more.sqlite"
+    copied.parent.mkdir()
+    shutil.copyfile(runs["more"] / "results.sqlite", copied)
+    assert main(["leaderboard", str(runs["base"]), str(copied), "--out", str(tmp_path / "lb"), "--quiet",
+                 "--format", "json,html", "--resamples", "0", "--listening-items", "1"]) == 0
+    document = json.loads((tmp_path / "lb" / "leaderboard.json").read_text())
+    assert rows_of(document)["dtln"]["rank"] is not None
+    assert document["sources"][1]["path"] == str(copied.parent)
+    assert (tmp_path / "lb" / document["sources"][1]["listening"]).is_file()
+
+
 def test_a_run_is_picked_out_of_a_store_by_id(runs: dict[str, Path], tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     with sqlite3.connect(runs["more"] / "results.sqlite") as db:
