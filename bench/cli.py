@@ -246,7 +246,7 @@ def unmet_needs_report(items: Sequence) -> list[str]:
             + (f"; {hints[need]}" if need in hints else "") for (need, where), names in missing.items()]
 
 
-TRAINERS = {"seflow": "systems.seflow.train"}
+TRAINERS = {"seflow": "systems.seflow.training.train"}
 """Systems whose training recipe ships with sebench: name -> module with ``main(argv)``."""
 TRAIN_EXAMPLES = """examples:
   sebench train seflow --out my-seflow.safetensors --minutes 60

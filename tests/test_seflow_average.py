@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from systems.seflow import checkpoint
-from systems.seflow.average import average, main
+from systems.seflow.training.average import average, main
 from systems.seflow.model import SEFlowConfig, SEFlowNet
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not checkpoint.DEFAULT_CHECKPOINT.is_file(), rea
 def test_sidecar_records_how_the_weights_were_made():
     side = json.loads(checkpoint.sidecar_path(checkpoint.DEFAULT_CHECKPOINT).read_text())
     assert side["sha256"] == file_sha256(checkpoint.DEFAULT_CHECKPOINT)
-    assert side["command"].startswith("python -m systems.seflow.train")
+    assert side["command"].startswith("python -m systems.seflow.training.train")
     assert side["steps"] > 0 and "speech" in side["data"]
     assert checkpoint.DEFAULT_CHECKPOINT.stat().st_size < 8 * 2**20
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -122,7 +124,7 @@ def test_streaming_equals_offline():
 
 def _fill_only_logits(frames: int, tap: int) -> torch.Tensor:
     """Logits that mute the current frame and open one concealment tap fully."""
-    logits = torch.zeros(1, frames, frontend.N_OUTPUTS)
+    logits = torch.zeros(1, frames, frontend.GAIN_OUTPUTS)
     logits[..., : frontend.N_FEATURES] = -30.0
     first = frontend.N_FEATURES + frontend.FILL_TAPS.index(tap) * frontend.N_BANDS
     logits[..., first : first + frontend.N_BANDS] = 30.0
@@ -161,7 +163,7 @@ def test_concealment_taps_leave_received_hops_alone():
     x[:, 10 * hop : 12 * hop] = 0.0
     x[:, 20 * hop : 21 * hop] = 0.0
     spec = frontend.stft(x, rate)
-    logits = torch.zeros(1, spec.shape[1], frontend.N_OUTPUTS)
+    logits = torch.zeros(1, spec.shape[1], frontend.GAIN_OUTPUTS)
     logits[..., frontend.N_FEATURES :] = 30.0
     lost = frontend.lost_hops(x, rate)
     assert lost[0].nonzero().flatten().tolist() == [10, 11, 20]
@@ -171,3 +173,53 @@ def test_concealment_taps_leave_received_hops_alone():
     received[20 * hop : 21 * hop] = False
     torch.testing.assert_close(out[:, received], x[:, received], atol=1e-5, rtol=0)
     assert out[:, 10 * hop : 12 * hop].abs().max() > 0.05
+
+
+def test_a_checkpoint_without_the_complex_filter_grows_into_one_computing_the_same():
+    """Old checkpoints (gains only, no phase inputs) load as they were, and ``grown_state`` lays them
+    into the new head with zeros, which computes exactly the old function: training continues from
+    them rather than from scratch."""
+    from systems.seflow.model import grown_state
+
+    old = _random_net(SEFlowConfig(blocks=2, window=8, df_order=0))
+    new = SEFlowNet(SEFlowConfig(blocks=2, window=8, df_order=3)).eval()
+    new.load_state_dict(grown_state(old.state_dict(), new))
+    x = torch.randn(1, 4800) * 0.1
+    x[:, 1600:1920] = 0.0
+    with torch.no_grad():
+        torch.testing.assert_close(enhance_tensor(new, x, 16000, 2, 3)[2], enhance_tensor(old, x, 16000, 2, 3)[2])
+    with pytest.raises(ValueError, match="cannot grow"):
+        grown_state(new.state_dict(), old)
+
+
+def test_complex_filter_taps_reach_back_in_time_on_the_low_bins_only():
+    """A filter tap k with coefficient 1 adds the spectrum k frames back to bins under 4 kHz; with
+    zero filter logits the gain stage alone acts (the identity here)."""
+    rate = 16000
+    x = torch.randn(1, 20 * 160) * 0.1
+    spec = frontend.stft(x, rate)
+    frames = spec.shape[1]
+    lost = torch.zeros(1, frames, dtype=torch.bool)
+    logits = torch.zeros(1, frames, frontend.n_outputs(3))
+    torch.testing.assert_close(frontend.apply_gains(spec, logits, rate, lost), spec)
+    first = frontend.GAIN_OUTPUTS + 2 * frontend.DF_BINS  # tap 1, real parts
+    logits[..., first : first + frontend.DF_BINS] = 1.0
+    out = frontend.apply_gains(spec, logits, rate, lost)
+    low = frontend.DF_BINS
+    torch.testing.assert_close(out[:, 1:, :low], spec[:, 1:, :low] + spec[:, :-1, :low])
+    torch.testing.assert_close(out[..., low:], spec[..., low:])
+
+
+def test_phase_inputs_see_a_stationary_partial_as_steady():
+    """A tone at a bin centre turns by pi*k per hop, which the sign removes: its phase input is the
+    same in every frame; a tone between bin centres turns by another, also steady, angle."""
+    rate = 16000
+    t = torch.arange(rate // 2) / rate
+    for hz in (1000.0, 1010.0):
+        spec = frontend.stft((0.1 * torch.sin(2 * torch.pi * hz * t))[None], rate)
+        phase = frontend.phase_features(spec)[0, 5:-2]
+        k = int(round(hz / frontend.BIN_HZ))
+        z = torch.complex(phase[:, k], phase[:, frontend.DF_BINS + k])
+        assert float((z - z.mean()).abs().max()) < 1e-2 and abs(float(z.abs().mean()) - 1.0) < 1e-3
+        turn = 2 * math.pi * (hz - k * frontend.BIN_HZ) * frontend.HOP_SECONDS  # the in-bin frequency
+        assert abs(float(torch.angle(z.mean())) - turn) < 1e-2

@@ -3,7 +3,7 @@
 These assert the issue's Done-when claims on the suite as a user runs it (its default 10 items per
 subset, the README's table). Fewer items are not the suite: at 4 items per subset the full model's
 no_reverb DNSMOS OVRL sits a hair under noisereduce's (2.255 vs 2.269), at 6 and 10 above it. The
-full per-point table is in systems/seflow/README.md (``python -m systems.seflow.evaluate``)."""
+full per-point table is in systems/seflow/README.md (``python -m systems.seflow.training.evaluate``)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from bench.audio import file_sha256
 from bench.errors import MissingWeightsError
-from systems.seflow.model import SEFlowConfig, SEFlowNet
+from systems.seflow.model import LEGACY, SEFlowConfig, SEFlowNet
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "seflow-small.safetensors"
 
@@ -44,12 +44,12 @@ def load(path: Path = DEFAULT_CHECKPOINT) -> tuple[SEFlowNet, dict[str, Any]]:
     if not path.is_file():
         raise MissingWeightsError(
             f"SEFlow checkpoint {path} not found; it ships with sebench at {DEFAULT_CHECKPOINT} "
-            "or can be rebuilt with `python -m systems.seflow.train --out <path>`"
+            "or can be rebuilt with `python -m systems.seflow.training.train --out <path>`"
         )
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        cfg = SEFlowConfig(**json.loads(f.metadata()["config"]))
+        cfg = SEFlowConfig(**{**LEGACY, **json.loads(f.metadata()["config"])})
     net = SEFlowNet(cfg)
     net.load_state_dict(load_file(str(path)))
     net.eval()

@@ -40,8 +40,23 @@ continue stationary partials in phase. Weighted per band by the network, they ar
 repeat-the-last-packet, the one thing a gain alone cannot do (a lost packet is all zeros). They act
 only on lost hops (``lost_hops``): elsewhere a stale copy can only hurt, and gating them there
 leaves the lost frames as the taps' whole training signal."""
-N_OUTPUTS = N_FEATURES + len(FILL_TAPS) * N_BANDS
-"""Head outputs per frame: band gains, fine-bin gains, then one band weight vector per fill tap."""
+GAIN_OUTPUTS = N_FEATURES + len(FILL_TAPS) * N_BANDS
+"""Head outputs per frame of the gain stage: band gains, fine-bin gains, then one band weight vector
+per fill tap."""
+DF_BINS = N_FINE
+"""The complex filter acts on the bins under 4 kHz, where the phase inputs are (``phase_features``)."""
+
+
+def n_outputs(df_order: int) -> int:
+    """Head outputs per frame: the gain stage, then ``df_order`` complex filter taps per low bin
+    (real parts, then imaginary parts, tap by tap)."""
+    return GAIN_OUTPUTS + 2 * df_order * DF_BINS
+
+
+def n_inputs(df_order: int) -> int:
+    """Network inputs per frame: features and their distance to the noise floor, plus the phase
+    inputs of the low bins when the head has a complex filter to steer."""
+    return 2 * N_FEATURES + (2 * DF_BINS if df_order else 0)
 FILL_OFFSET = 2.0
 """Fill weights are ``(sigmoid(logit - 2) - sigmoid(-2)) / (1 - sigmoid(-2))``: exactly 0 at logit 0,
 so an untrained (zero) head is the identity, and 1 as the logit grows. (An offset of 6 made the
@@ -188,6 +203,35 @@ def noise_floor(feats: torch.Tensor, history: torch.Tensor | None = None) -> tup
     return floor, past[:, -keep:]
 
 
+def phase_features(spec: torch.Tensor, previous: torch.Tensor | None = None) -> torch.Tensor:
+    """(batch, frames, 2 * DF_BINS): for each bin under 4 kHz, the phase advance over one hop
+    relative to the bin centre's own, as a unit complex number (real parts, then imaginary parts).
+
+    Why: the magnitude features say nothing about phase, so a complex filter steered by them alone
+    could only act as a gain. The phase advance is the instantaneous frequency inside the bin: it is
+    what tells a stationary partial (predictable from the last frames) from noise. A bin centre
+    turns by ``pi * k`` in one 10 ms hop (bins are 50 Hz apart), so the sign ``(-1) ** k`` removes
+    that turn. It depends only on bin frequencies and the hop in time, so it is rate agnostic.
+    ``previous`` is the spectrum of the frame before the first (streaming); zeros otherwise. Bins
+    without energy in either frame give 0."""
+    low = spec[..., :DF_BINS]
+    if previous is None:
+        previous = torch.zeros_like(low[:, :1])
+    before = torch.cat([previous[..., :DF_BINS], low[:, :-1]], dim=1)
+    sign = 1.0 - 2.0 * (torch.arange(DF_BINS, device=spec.device) % 2).to(low.real.dtype)
+    turn = low * before.conj() * sign
+    unit = turn / (turn.abs() + FLOOR)
+    return torch.cat([unit.real, unit.imag], dim=-1)
+
+
+def network_inputs(spec: torch.Tensor, sample_rate: int, df_order: int, previous: torch.Tensor | None = None) -> torch.Tensor:
+    """What the network reads per frame: ``features`` then, with a complex filter, ``phase_features``."""
+    feats = features(spec, sample_rate)
+    if not df_order:
+        return feats
+    return torch.cat([feats, phase_features(spec, previous)], dim=-1)
+
+
 def lost_hops(audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
     """(batch, frames) bool: output block ``t``'s input samples are all exactly zero.
 
@@ -204,7 +248,7 @@ def lost_hops(audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
 def apply_gains(
     spec: torch.Tensor, logits: torch.Tensor, sample_rate: int, lost: torch.Tensor, past: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Turn (batch, frames, N_OUTPUTS) logits into per-bin gains and fill weights and apply them.
+    """Turn (batch, frames, n_outputs(df_order)) logits into per-bin gains and fill weights and apply them.
 
     Band logits are interpolated to bins; under 4 kHz the fine logits add a per-bin correction.
     On frames ``lost`` marks (``lost_hops``), each ``FILL_TAPS`` delay adds the spectrum that many
@@ -226,6 +270,16 @@ def apply_gains(
         opened = torch.sigmoid(logits[..., first : first + N_BANDS] @ to_bins - FILL_OFFSET) - _FILL_AT_ZERO
         weight = gate * opened / (1.0 - _FILL_AT_ZERO)
         out = out + weight * history[:, taps - delay : taps - delay + frames]
+    df_order, extra = divmod(logits.shape[-1] - GAIN_OUTPUTS, 2 * DF_BINS)
+    if extra or df_order > taps + 1:
+        raise ValueError(f"{logits.shape[-1]} logits per frame is not a gain stage plus up to {taps + 1} filter taps")
+    if df_order:
+        coef = logits[..., GAIN_OUTPUTS:].unflatten(-1, (df_order, 2, DF_BINS))
+        low = out[..., :DF_BINS]
+        for k in range(df_order):
+            c = torch.complex(coef[..., k, 0, :], coef[..., k, 1, :])
+            low = low + c * history[:, taps - k : taps - k + frames, :DF_BINS]
+        out = torch.cat([low, out[..., DF_BINS:]], dim=-1)
     return out
 
 

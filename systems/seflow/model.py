@@ -14,7 +14,7 @@ task id.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,9 @@ class SEFlowConfig:
     mlp_ratio: int = 2
     window: int = 64
     """Attention span in frames (0.64 s): bounds the streaming cache."""
+    df_order: int = 3
+    """Taps of the complex filter on the bins under 4 kHz (frames t, t-1, ...; ``frontend.apply_gains``);
+    0 = the gain stage alone, as in checkpoints made before it existed (``LEGACY``)."""
 
     @property
     def width(self) -> int:
@@ -39,6 +42,10 @@ class SEFlowConfig:
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+LEGACY = {"df_order": 0}
+"""Config values of checkpoints whose sidecar predates a field: they load as what they were."""
 
 
 class Block(nn.Module):
@@ -65,13 +72,13 @@ class SEFlowNet(nn.Module):
     def __init__(self, cfg: SEFlowConfig = SEFlowConfig()) -> None:
         super().__init__()
         self.cfg = cfg
-        self.inp = FlexLinear(2 * frontend.N_FEATURES, cfg.width)
+        self.inp = FlexLinear(frontend.n_inputs(cfg.df_order), cfg.width)
         # No bias on the priors: an all-zero prior row (absent in a training batch) adds nothing.
         self.far = FlexLinear(frontend.N_FEATURES, cfg.width, bias=False)
         self.enroll = FlexLinear(frontend.N_FEATURES, cfg.width, bias=False)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.blocks))
         self.out_norm = FlexRMSNorm(cfg.width)
-        self.head = FlexLinear(cfg.width, frontend.N_OUTPUTS)
+        self.head = FlexLinear(cfg.width, frontend.n_outputs(cfg.df_order))
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         for block in self.blocks:
@@ -90,11 +97,13 @@ class SEFlowNet(nn.Module):
         enroll_vec: torch.Tensor | None = None,
         floor_history: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Input projection of [features, features - noise floor] plus whichever priors are present
-        (batch, frames, width), and the noise-floor history for the next chunk."""
+        """Input projection of [features, features - noise floor, phase inputs if any] plus whichever
+        priors are present (batch, frames, width), and the noise-floor history for the next chunk.
+        ``feats`` is ``frontend.network_inputs``: the log powers come first."""
         width = heads * self.cfg.head_dim
-        floor, history = frontend.noise_floor(feats, floor_history)
-        x = self.inp(torch.cat([feats, feats - floor], dim=-1), width)
+        power, phase = feats[..., : frontend.N_FEATURES], feats[..., frontend.N_FEATURES :]
+        floor, history = frontend.noise_floor(power, floor_history)
+        x = self.inp(torch.cat([power, power - floor, phase], dim=-1), width)
         if far_feats is not None:
             x = x + self.far(far_feats, width)
         if enroll_vec is not None:
@@ -173,7 +182,7 @@ def enhance_with_priors(
     examples with and without a far end or enrollment, so it builds them per example (zeros where
     absent)."""
     spec = frontend.stft(audio, sample_rate)
-    feats = frontend.features(spec, sample_rate)
+    feats = frontend.network_inputs(spec, sample_rate, net.cfg.df_order)
     logits = net(feats, blocks, heads, far_feats, enroll_vec, exits)
     n = audio.shape[-1]
     lost = frontend.lost_hops(audio, sample_rate)
@@ -186,7 +195,7 @@ def extract_subnetwork(net: SEFlowNet, blocks: int, heads: int) -> SEFlowNet:
     Running it at its full size gives the same output as running ``net`` at (blocks, heads): the
     weight-sharing claim in one function, and a way to ship one point alone."""
     net.check_point(blocks, heads)
-    cfg = SEFlowConfig(blocks=blocks, heads=heads, head_dim=net.cfg.head_dim, mlp_ratio=net.cfg.mlp_ratio, window=net.cfg.window)
+    cfg = replace(net.cfg, blocks=blocks, heads=heads)
     small = SEFlowNet(cfg)
     full_w, w = net.cfg.width, cfg.width
     qkv_rows = torch.cat([torch.arange(i * full_w, i * full_w + w) for i in range(3)])
@@ -201,3 +210,24 @@ def extract_subnetwork(net: SEFlowNet, blocks: int, heads: int) -> SEFlowNet:
             state[name] = src[tuple(slice(0, n) for n in p.shape)]
     small.load_state_dict(state)
     return small.eval()
+
+
+def grown_state(small: dict[str, torch.Tensor], net: SEFlowNet) -> dict[str, torch.Tensor]:
+    """``small``'s weights laid into ``net``'s shapes, zeros wherever ``net`` is larger.
+
+    Why: a checkpoint made before the complex filter (``df_order`` 0) has fewer input columns (no
+    phase inputs) and fewer head rows (no filter taps); both sit at the end, so with zeros there the
+    grown network computes exactly the old function and training continues from it instead of
+    from scratch."""
+    out = {}
+    for name, target in net.state_dict().items():
+        src = small[name]
+        if src.shape == target.shape:
+            out[name] = src.clone()
+            continue
+        if src.dim() != target.dim() or any(a > b for a, b in zip(src.shape, target.shape)):
+            raise ValueError(f"cannot grow {name} from {tuple(src.shape)} into {tuple(target.shape)}")
+        grown = torch.zeros_like(target)
+        grown[tuple(slice(0, n) for n in src.shape)] = src
+        out[name] = grown
+    return out

@@ -40,7 +40,7 @@ class StreamingSEFlow:
         frame = torch.cat([self.previous, current])[None]
         self.previous = current
         spec = frontend.spectrum(frame[:, None, :], self.rate)
-        feats = frontend.features(spec, self.rate)
+        feats = frontend.network_inputs(spec, self.rate, self.net.cfg.df_order, self.past_spectra[:, -1:])
         logits, self.state = self.net.step(feats, self.blocks, self.heads, self.state)
         lost = frontend.lost_hops(current[None], self.rate)
         out = frontend.istft(frontend.apply_gains(spec, logits, self.rate, lost, self.past_spectra), self.rate, self.hop)

@@ -1,4 +1,4 @@
-"""Checkpoint averaging: ``python -m systems.seflow.average OUT SNAPSHOT...``.
+"""Checkpoint averaging: ``python -m systems.seflow.training.average OUT SNAPSHOT...``.
 
 Small batches on a CPU budget make the last steps of training noisy (the validation SNR swings by
 several dB between saves); the mean of the weights of the last snapshots is a cheap, standard
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     info = json.loads(Path(args.info).read_text()) if args.info else {}
     info.pop("sha256", None)
     info["averaged"] = {
-        "command": "python -m systems.seflow.average " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python -m systems.seflow.training.average " + " ".join(sys.argv[1:] if argv is None else argv),
         "snapshots": [{"name": q.name, "sha256": file_sha256(q)} for q in paths],
     }
     print(checkpoint.save(net, Path(args.out), info))

@@ -45,10 +45,11 @@ def speech_pool(count: int, seed: int) -> list[tuple[str, np.ndarray]]:
     return pool
 
 
-def babble_pool(count: int, seconds: float, seed: int, pool: list[tuple[str, np.ndarray]]) -> list[np.ndarray]:
-    """Babble from the training speech pool: 4-6 overlapping talkers, unit RMS, at NATIVE_RATE."""
+def babble_pool(count: int, seconds: float, seed: int, pool: list[tuple[str, np.ndarray]],
+                rate: int = NATIVE_RATE) -> list[np.ndarray]:
+    """Babble from the training speech pool (at ``rate``): 4-6 overlapping talkers, unit RMS."""
     rng = np.random.default_rng(seed)
-    n = int(seconds * NATIVE_RATE)
+    n = int(seconds * rate)
     out = []
     for _ in range(count):
         mix = np.zeros(n, dtype=np.float32)
@@ -65,10 +66,13 @@ def rir_pool(count: int, seed: int, rate: int = 16000) -> list[np.ndarray]:
     """Shoebox rooms (RT60 0.2-0.9 s), cropped so the direct path sits at sample 0 with gain 1.
 
     Cropping keeps the reverberant input aligned with the dry target, so dereverberation is learned
-    without a delay the causal model could not produce."""
+    without a delay the causal model could not produce. pyroomacoustics draws its randomised image
+    positions from its own package-wide generator, so that is seeded here too: without it the pool,
+    and so a resumed run's data, differed from run to run."""
     import pyroomacoustics as pra
 
     rng = np.random.default_rng(seed)
+    pra.random.seed(numpy=seed, libroom=seed)
     rirs = []
     while len(rirs) < count:
         dims = rng.uniform([3.0, 3.0, 2.4], [9.0, 8.0, 3.5])

@@ -1,5 +1,5 @@
-"""Per-point quality table and Pareto plot on the synthetic suite:
-``python -m systems.seflow.evaluate [--points demo|all|f-1-1,...] [--n 10] [--out DIR]``.
+"""Per-point quality table and Pareto plot on the synthetic suite or any test set:
+``python -m systems.seflow.training.evaluate [--points demo|all|f-1-1,...] [--n 10] [--testset SPEC] [--out DIR]``.
 
 A thin driver over the harness (``bench.pipeline.enhance_item`` / ``score_item``) with no cache or
 results store, so it can score a checkpoint while it trains. ``sebench run`` is the way to put
@@ -17,22 +17,31 @@ import numpy as np
 
 from bench.metric import METRICS
 from bench.pipeline import enhance_item, score_item
+from bench.spec import parse_spec
 from bench.system import SYSTEMS
 from bench.testset import TESTSETS
 from systems.seflow.adapter import grid
 from systems.seflow.benchmark import DEMO_POINTS
 
+DEFAULT_SUBSETS = "no_reverb,with_reverb,declip,plc"
 COLUMNS = {"DNSMOS_OVRL": "OVRL", "PESQ_WB": "PESQ", "SISDR": "SI-SDR", "PLCMOS": "PLCMOS"}
 
 
 def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_names: list[str],
-             checkpoint: str | None = None, seed: int = 0) -> dict:
+             checkpoint: str | None = None, seed: int = 0, testset: str | None = None) -> dict:
     """{row label: {subset: {column: mean}}} plus the card of each SEFlow row.
 
     ``seed`` other than 0 builds a validation suite (same recipes, other draws) for choosing
-    training settings without looking at the scored items."""
-    suite = TESTSETS.get("synthetic")(n_per_subset=n, subsets="+".join(subsets), seed=seed)
-    items = list(suite.items())
+    training settings without looking at the scored items. ``testset`` (a spec such as
+    ``pairs:root=DIR``, e.g. the real-speech validation build of ``validset.py``) replaces the
+    synthetic suite; ``subsets`` then keeps only the named subsets (all when empty)."""
+    if testset:
+        spec = parse_spec(testset)
+        items = [i for i in TESTSETS.get(spec.name)(**spec.config).items() if not subsets or i.subset in subsets]
+        subsets = sorted({i.subset for i in items}, key=[i.subset for i in items].index)
+    else:
+        suite = TESTSETS.get("synthetic")(n_per_subset=n, subsets="+".join(subsets), seed=seed)
+        items = list(suite.items())
     metrics = [METRICS.get(m)() for m in metric_names]
     systems = {}
     results: dict = {}
@@ -54,7 +63,7 @@ def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_nam
             for col, value in scores.items():
                 sums[item.subset][col].append(value)
         results[label] = {s: {c: float(np.mean(v)) for c, v in cols.items()} for s, cols in sums.items()}
-        print(label, json.dumps(results[label]["no_reverb"] if "no_reverb" in results[label] else results[label]), flush=True)
+        print(label, json.dumps(results[label]), flush=True)
     return {"results": results, "cards": cards, "subsets": subsets, "n_per_subset": n, "seed": seed}
 
 
@@ -110,22 +119,24 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--points", default="demo", help="'demo' (the 5 published points), 'all', or a comma list")
     p.add_argument("--baselines", default="unprocessed,noisereduce")
-    p.add_argument("--subsets", default="no_reverb,with_reverb,declip,plc")
+    p.add_argument("--subsets", default=DEFAULT_SUBSETS)
     p.add_argument("--metrics", default="dnsmos,pesq,sisdr,plcmos")
     p.add_argument("--n", type=int, default=10, help="items per subset")
     p.add_argument("--out", default="seflow-eval")
     p.add_argument("--checkpoint", default=None, help="weights to score (default: the shipped checkpoint)")
     p.add_argument("--seed", type=int, default=0, help="synthetic suite seed; not 0 = a validation build")
+    p.add_argument("--testset", default=None, help="score this test set (spec, e.g. pairs:root=DIR) instead of the synthetic suite")
     args = p.parse_args(argv)
     points = list(DEMO_POINTS) if args.points == "demo" else grid() if args.points == "all" else args.points.split(",")
     rows = [(b, "default") for b in args.baselines.split(",") if b] + [("seflow", v) for v in points]
-    report = evaluate(rows, args.subsets.split(","), args.n, args.metrics.split(","), args.checkpoint, args.seed)
+    subsets = [] if args.testset and args.subsets == DEFAULT_SUBSETS else args.subsets.split(",")
+    report = evaluate(rows, subsets, args.n, args.metrics.split(","), args.checkpoint, args.seed, args.testset)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     table = markdown(report)
     (out / "table.md").write_text(table)
-    pareto_plot(report, out / "pareto.png")
+    pareto_plot(report, out / "pareto.png", report["subsets"][0])
     print(table)
 
 

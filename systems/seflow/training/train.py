@@ -1,4 +1,4 @@
-"""SEFlow training recipe: ``python -m systems.seflow.train --out PATH [--steps N] ...``.
+"""SEFlow training recipe: ``python -m systems.seflow.training.train --out PATH [--steps N] ...``.
 
 One step (sandwich rule with in-place distillation):
 
@@ -21,19 +21,23 @@ import math
 import shlex
 import sys
 import time
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from systems.seflow import checkpoint, data, frontend
-from systems.seflow.degrade import DENOISE_ONLY, Degrader, Recipe
-from systems.seflow.model import SEFlowConfig, SEFlowNet, enhance_with_priors
+from systems.seflow import checkpoint, frontend
+from systems.seflow.training import data, realdata
+from systems.seflow.training.degrade import DENOISE_ONLY, Degrader, Recipe
+from systems.seflow.model import SEFlowConfig, SEFlowNet, enhance_with_priors, grown_state
 from testsets.synthetic.speech import NATIVE_RATE
 
 RATES = (8000, 16000, 24000, 48000)
-RATE_WEIGHTS = (0.1, 0.7, 0.1, 0.1)
+RATE_WEIGHTS = (0.05, 0.55, 0.1, 0.3)
+"""8 kHz is rare (narrowband telephony); 16 kHz is where PESQ-wb and DNSMOS listen and where the
+real speech lives; 48 kHz is what full-band users (and the SEFlow demo) run."""
 
 
 def loss_frames(x: torch.Tensor, rate: int) -> torch.Tensor:
@@ -139,61 +143,131 @@ def _priors(noisy, far, enroll_list, rate):
     return far_feats, enroll_vec
 
 
+def build_degraders(args: argparse.Namespace, recipe: Recipe) -> tuple[dict[int, Degrader], Degrader, dict]:
+    """One degrader per training rate with its pools resampled to it, the 16 kHz degrader of the
+    logged validation batch (held-out speakers when real data is given), and the data record for
+    the sidecar."""
+    espeak = data.speech_pool(args.utterances, args.seed) if args.utterances else []
+    rirs16 = data.rir_pool(args.rooms, args.seed + 2)
+    real = realdata.load(args.real_data) if args.real_data else None
+    record: dict = {
+        "speech": f"{args.utterances} eSpeak NG utterances of random sentences from systems.seflow.training.data.WORDS, "
+                  f"voices testsets.synthetic.speech.VOICES, seed {args.seed}",
+        "noise": "testsets.synthetic.noise generators (white, pink, brown, hum, bursts, modulated) + babble from the training speech",
+        "rooms": f"{args.rooms} pyroomacoustics shoebox RIRs, RT60 0.2-0.9 s",
+        "recipe": recipe.__dict__,
+        "rates": dict(zip(map(str, RATES), args.rate_weights)),
+    }
+    if real is not None:
+        record["real"] = {**real.provenance, "espeak_share": args.espeak_share if espeak else 0.0,
+                          "measured_rirs": len(real.rirs), "noise_recordings": len(real.noises)}
+    wrng = np.random.default_rng(args.seed + 3)
+    degraders = {}
+    for rate in RATES:
+        sp = [(v, data.at_rate(x, NATIVE_RATE, rate)) for v, x in espeak]
+        weights = None
+        rr = [data.at_rate(h, 16000, rate) for h in rirs16]
+        noises = None
+        if real is not None:
+            sp += [(v, realdata.widen(x, rate, wrng)) for v, x in real.speech]
+            rr += [data.at_rate(h, realdata.RATE, rate) for h in real.rirs]
+            noises = [data.at_rate(x, realdata.RATE, rate) for x in real.noises]
+            if espeak:
+                share = args.espeak_share
+                weights = np.array([share / len(espeak)] * len(espeak) + [(1 - share) / len(real.speech)] * len(real.speech))
+        babble = data.babble_pool(24, 6.0, args.seed + 1, sp, rate)
+        degraders[rate] = Degrader(sp, babble, rr, rate, recipe, noises, weights)
+    d16 = degraders[16000]
+    if real is not None:
+        held_out = [(v, x) for v, x in real.valid]
+        val_deg = Degrader(held_out, d16.babble, d16.rirs, 16000, DENOISE_ONLY, d16.noises)
+    else:
+        val_deg = Degrader(d16.speech, d16.babble, d16.rirs, 16000, DENOISE_ONLY)
+    return degraders, val_deg, record
+
+
+def state_path(weights: Path) -> Path:
+    """Where the resumable training state of a checkpoint lives: beside it, ``NAME.state.pt``."""
+    return weights.with_suffix(".state.pt")
+
+
+def save_state(path: Path, opt: torch.optim.Optimizer, step: int, rng: np.random.Generator, clock_seconds: float,
+               lr_plan: dict) -> None:
+    """Optimizer moments, the data stream's position (the generator every draw comes from) and the
+    training clock, written atomically: with the weights this is all a run needs to go on exactly
+    as if it had never stopped."""
+    tmp = path.with_suffix(".tmp")
+    torch.save({"optimizer": opt.state_dict(), "step": step, "rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "clock_seconds": clock_seconds, "lr_plan": lr_plan}, tmp)
+    tmp.replace(path)
+
+
 def run(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device is available here")
     rng = np.random.default_rng(args.seed)
     log = open(args.log, "a") if args.log else sys.stdout
     t0 = time.time()
-    speech = data.speech_pool(args.utterances, args.seed)
-    babble = data.babble_pool(24, 6.0, args.seed + 1, speech)
-    rirs16 = data.rir_pool(args.rooms, args.seed + 2)
-    print(f"pools ready in {time.time() - t0:.1f}s: {len(speech)} utterances", file=log, flush=True)
-    recipe = Recipe(p_reverb=args.p_reverb, p_loss=args.p_loss, early_reflections_ms=args.early_ms)
+    recipe = Recipe(p_reverb=args.p_reverb, p_loss=args.p_loss, early_reflections_ms=args.early_ms, p_tse=args.p_tse)
     if args.denoise_only:
         recipe = DENOISE_ONLY
-    degraders = {}
-    for rate in RATES:
-        sp = [(v, data.at_rate(x, NATIVE_RATE, rate)) for v, x in speech]
-        bb = [data.at_rate(x, NATIVE_RATE, rate) for x in babble]
-        rr = [data.at_rate(h, 16000, rate) for h in rirs16]
-        degraders[rate] = Degrader(sp, bb, rr, rate, recipe)
-    cfg = SEFlowConfig(blocks=args.blocks)
+    degraders, val_deg, data_record = build_degraders(args, recipe)
+    print(f"pools ready in {time.time() - t0:.1f}s: {len(degraders[16000].speech)} utterances", file=log, flush=True)
+    cfg = SEFlowConfig(blocks=args.blocks, df_order=args.df_order)
     net = SEFlowNet(cfg).to(device)
-    start_step = 0
-    init = None
-    if args.resume and Path(args.out).is_file():
-        loaded, info = checkpoint.load(Path(args.out))
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
+    start_step, clock_before, init = 0, 0.0, None
+    lr_plan = {"lr": args.lr, "steps": args.steps, "minutes": args.minutes}
+    if args.resume:
+        loaded, info = checkpoint.load(Path(args.resume))
         net.load_state_dict(loaded.state_dict())
-        start_step = int(info.get("steps", 0))
+        state_file = state_path(Path(args.resume))
+        if not state_file.is_file():
+            raise SystemExit(f"--resume {args.resume}: no training state {state_file} beside it (only checkpoints "
+                             "saved by this version of the recipe can be resumed; use --init to fine-tune instead)")
+        state = torch.load(state_file, weights_only=False)
+        opt.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        start_step, clock_before = int(state["step"]), float(state["clock_seconds"])
+        lr_plan = state["lr_plan"]  # the schedule of the run being continued, not this command's
         init = info.get("init")
     elif args.init:
         loaded, info = checkpoint.load(Path(args.init))
-        net.load_state_dict(loaded.state_dict())
+        net.load_state_dict(grown_state(loaded.state_dict(), net))
         # The starting point's own provenance, nested: a fine-tuned checkpoint traces back to scratch.
         init = {"path": args.init, **{k: v for k, v in info.items() if k not in ("config", "data", "bytes")}}
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.01)
+    net.to(device)
+    for group in opt.param_groups:
+        group.setdefault("initial_lr", lr_plan["lr"])
+    budget = lr_plan["minutes"] * 60.0 if lr_plan["minutes"] else math.inf
+    # The clock is this process's CPU time on a CPU (a run paused with SIGSTOP, or slowed by other
+    # work on the machine, does not use up its budget) and wall time on a GPU.
+    clock = time.process_time if device.type == "cpu" else time.perf_counter
+    clock_start = clock()
 
-    budget = args.minutes * 60.0 if args.minutes else math.inf
-
-    def progress(step: int) -> float:
-        """Fraction of training done: by steps, or by wall time when a time budget is given."""
-        return min(1.0, max(step / args.steps, (time.time() - t_train) / budget))
+    def clock_seconds() -> float:
+        return clock_before + clock() - clock_start
 
     def lr_at(step: int) -> float:
+        """Warm-up over 100 steps, then cosine to 0.1 x over the run: by steps, or by the clock when
+        a time budget is given, whichever ends first."""
+        progress = min(1.0, max(step / lr_plan["steps"], clock_seconds() / budget))
         warm = min(1.0, (step + 1) / 100)
-        return args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress(step))))
+        return lr_plan["lr"] * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
-    command = "python -m systems.seflow.train " + " ".join(shlex.quote(a) for a in args.argv)
+    command = "python -m systems.seflow.training.train " + " ".join(shlex.quote(a) for a in args.argv)
     # A fixed 16 kHz denoise-only batch: its SNR at the two ends of the grid is logged as training
     # goes, to catch over-suppression (SNR falling below the input's) early.
-    val_deg = Degrader(degraders[16000].speech, degraders[16000].babble, degraders[16000].rirs, 16000, DENOISE_ONLY)
     val_noisy, val_target, _, _ = make_batch(val_deg, np.random.default_rng(12345), 16, 32000, device)
-    t_train = time.time()
-    for step in range(start_step, args.steps):
-        last = step + 1 == args.steps or time.time() - t_train > budget
-        rate = int(rng.choice(RATES, p=RATE_WEIGHTS))
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" and args.amp else nullcontext()
+    stop = lr_plan["steps"] if args.stop_after is None else min(lr_plan["steps"], start_step + args.stop_after)
+    for step in range(start_step, stop):
+        last = step + 1 == stop or clock_seconds() > budget
+        rate = int(rng.choice(RATES, p=np.asarray(args.rate_weights) / sum(args.rate_weights)))
         n = int(args.seconds * rate)
         noisy, target, far, enroll_list = make_batch(degraders[rate], rng, args.batch, n, device)
         far_feats, enroll_vec = _priors(noisy, far, enroll_list, rate)
@@ -202,8 +276,10 @@ def run(args: argparse.Namespace) -> None:
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         net.train()
-        full = enhance_with_priors(net, noisy, rate, cfg.blocks, cfg.heads, far_feats, enroll_vec,
-                                   (cfg.blocks, int(rng.integers(1, cfg.blocks))))
+        with amp:
+            full = enhance_with_priors(net, noisy, rate, cfg.blocks, cfg.heads, far_feats, enroll_vec,
+                                       (cfg.blocks, int(rng.integers(1, cfg.blocks))))
+        full = {b: y.float() for b, y in full.items()}
         teacher = full[cfg.blocks].detach()
         loss_full = target_loss(full[cfg.blocks])
         loss = loss_full + 0.5 * target_loss(full[min(full)]) + 0.5 * distillation_loss(full[min(full)], teacher, rate)
@@ -215,16 +291,18 @@ def run(args: argparse.Namespace) -> None:
             heads, exits = 1, (1, int(rng.integers(2, cfg.blocks + 1)))
         else:
             heads, exits = int(rng.integers(2, cfg.heads)), (int(rng.integers(1, cfg.blocks + 1)),)
-        outs = enhance_with_priors(net, noisy, rate, max(exits), heads, far_feats, enroll_vec, exits) if exits else {}
+        with amp:
+            outs = enhance_with_priors(net, noisy, rate, max(exits), heads, far_feats, enroll_vec, exits) if exits else {}
         for y in outs.values():
+            y = y.float()
             loss = loss + 0.5 * target_loss(y) + 0.5 * distillation_loss(y, teacher, rate)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
-        if step % 10 == 0:
-            print(f"step {step} rate {rate} loss {loss.item():.4f} full {loss_full.item():.4f} "
-                  f"lr {lr_at(step):.2e} elapsed {time.time() - t0:.0f}s", file=log, flush=True)
+        if step % args.log_every == 0:
+            print(f"step {step} rate {rate} loss {loss.item():.6f} full {loss_full.item():.6f} "
+                  f"lr {lr_at(step):.2e} clock {clock_seconds():.0f}s elapsed {time.time() - t0:.0f}s", file=log, flush=True)
         if step % args.val_every == 0:
             print(f"validation step {step} SNR in {_snr_db(val_target, val_noisy):.2f} dB, "
                   + ", ".join(f"f-{b}-{h} {_snr_db(val_target, _validate(net, val_noisy, b, h)):.2f} dB" for b, h in ((1, 1), (cfg.blocks, cfg.heads))),
@@ -235,23 +313,21 @@ def run(args: argparse.Namespace) -> None:
                 "steps": step + 1,
                 "batch": args.batch,
                 "seconds_per_example": args.seconds,
-                "data": {
-                    "speech": f"{args.utterances} eSpeak NG utterances of random sentences from systems.seflow.data.WORDS, "
-                              f"voices testsets.synthetic.speech.VOICES, seed {args.seed}",
-                    "noise": "testsets.synthetic.noise generators (white, pink, brown, hum, bursts, modulated) + babble from the training speech",
-                    "rooms": f"{args.rooms} pyroomacoustics shoebox RIRs, RT60 0.2-0.9 s",
-                    "recipe": recipe.__dict__,
-                    "rates": dict(zip(map(str, RATES), RATE_WEIGHTS)),
-                },
+                "data": data_record,
                 "tasks": ["denoise", "dereverb", "declip", "plc", "tse", "aec"],
                 "suppression_weight": args.suppression_weight,
                 "lost_weight": args.lost_weight,
                 "init": init,
                 "device": str(device),
-                "wall_seconds": round(time.time() - t0, 1),
+                "clock_seconds": round(clock_seconds(), 1),
                 "torch": torch.__version__,
             }
-            digest = checkpoint.save(net, Path(args.out), info)
+            out = Path(args.out)
+            digest = checkpoint.save(net, out, info)
+            save_state(state_path(out), opt, step + 1, rng, clock_seconds(), lr_plan)
+            if args.keep_every and (step + 1) % args.keep_every == 0:
+                kept = out.with_name(f"{out.stem}-{step + 1}{out.suffix}")
+                checkpoint.save(net, kept, info)
             print(f"saved {args.out} at step {step + 1} sha256 {digest}", file=log, flush=True)
         if last:
             break
@@ -276,23 +352,36 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seconds", type=float, default=1.5)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--utterances", type=int, default=480)
+    p.add_argument("--utterances", type=int, default=480, help="eSpeak NG utterances (0: none)")
+    p.add_argument("--real-data", default=None, help="a folder laid out like ../shared/data/train-real (files.csv)")
+    p.add_argument("--espeak-share", type=float, default=0.25, help="share of eSpeak examples when real speech is given")
     p.add_argument("--rooms", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--no-amp", dest="amp", action="store_false", help="on CUDA, run the network in fp32 (default: bf16 autocast)")
     p.add_argument("--save-every", type=int, default=100)
-    p.add_argument("--minutes", type=float, default=None, help="wall-time budget; the LR schedule follows it")
+    p.add_argument("--keep-every", type=int, default=0, help="also keep a numbered copy every N steps (for averaging)")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="training budget: CPU minutes of this process on a CPU, wall minutes on a GPU; the LR schedule follows it")
     p.add_argument("--log", default=None)
-    p.add_argument("--resume", action="store_true")
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--stop-after", type=int, default=None,
+                   help="leave after this many steps (state saved; --resume goes on with the same schedule)")
+    p.add_argument("--resume", default=None, metavar="CKPT",
+                   help="continue the run that saved CKPT (its optimizer, schedule and data position, from CKPT.state.pt)")
     p.add_argument("--denoise-only", action="store_true", help="noise only: no reverb, clipping, loss, TSE, AEC")
     p.add_argument("--no-sandwich", action="store_true", help="train the full network alone")
     p.add_argument("--blocks", type=int, default=12)
+    p.add_argument("--df-order", type=int, default=SEFlowConfig.df_order, help="complex filter taps on the low bins (0: gains only)")
     p.add_argument("--val-every", type=int, default=100)
     p.add_argument("--init", default=None, help="start from these weights (recorded in the sidecar), not from scratch")
     p.add_argument("--suppression-weight", type=float, default=1.0, help="weight of speech removed vs noise left (loss)")
     p.add_argument("--lost-weight", type=float, default=4.0, help="lost samples' magnitude error counted this many times more")
     p.add_argument("--p-loss", type=float, default=Recipe.p_loss)
     p.add_argument("--p-reverb", type=float, default=Recipe.p_reverb)
+    p.add_argument("--p-tse", type=float, default=Recipe.p_tse)
+    p.add_argument("--rate-weights", type=float, nargs=4, default=RATE_WEIGHTS, metavar=("W8K", "W16K", "W24K", "W48K"))
     p.add_argument("--early-ms", type=float, default=Recipe.early_reflections_ms,
                    help="reverberant examples' target keeps this much of the RIR (0: the dry source)")
     args = p.parse_args(argv)

@@ -42,6 +42,9 @@ class Recipe:
     p_aec: float = 0.05
     ser_db: tuple[float, float] = (-10.0, 5.0)
     level_db: tuple[float, float] = (-38.0, -18.0)
+    p_recorded_noise: float = 0.5
+    """Share of noisy examples whose noise is a real recording (when the degrader has any); the rest
+    draw a generated kind or babble."""
 
 
 DENOISE_ONLY = Recipe(p_reverb=0, p_clip=0, p_loss=0, p_tse=0, p_aec=0, p_noise=1.0)
@@ -77,17 +80,25 @@ class Degrader:
     """Draws examples at a given rate from pools already resampled to that rate."""
 
     def __init__(self, speech: list[tuple[str, np.ndarray]], babble: list[np.ndarray], rirs: list[np.ndarray],
-                 rate: int, recipe: Recipe) -> None:
+                 rate: int, recipe: Recipe, noises: list[np.ndarray] | None = None,
+                 speech_weights: np.ndarray | None = None) -> None:
+        """``noises``: real noise recordings at ``rate``; ``speech_weights``: the chance of each
+        utterance being drawn (uniform when None), which sets the share of each speech source."""
         self.speech = speech
         self.babble = babble
         self.rirs = rirs
         self.rate = rate
         self.recipe = recipe
+        self.noises = noises or []
+        self.speech_weights = None if speech_weights is None else np.asarray(speech_weights, float) / np.sum(speech_weights)
         self.by_voice: dict[str, list[int]] = {}
         for i, (voice, _) in enumerate(speech):
             self.by_voice.setdefault(voice, []).append(i)
 
     def _noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.noises and rng.uniform() < self.recipe.p_recorded_noise:
+            noise = _crop(self.noises[int(rng.integers(len(self.noises)))], n, rng)
+            return noise / _rms(noise)  # recordings come at their own level; SNRs assume unit RMS
         kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
         if kind == "babble":
             return _crop(self.babble[int(rng.integers(len(self.babble)))], n, rng)
@@ -95,7 +106,10 @@ class Degrader:
 
     def example(self, rng: np.random.Generator, n: int) -> Example:
         r = self.recipe
-        idx = int(rng.integers(len(self.speech)))
+        if self.speech_weights is None:
+            idx = int(rng.integers(len(self.speech)))
+        else:
+            idx = int(rng.choice(len(self.speech), p=self.speech_weights))
         voice, clean = self.speech[idx]
         clean = _crop(clean, n, rng)
         level = 10 ** (rng.uniform(*r.level_db) / 20)
