@@ -110,16 +110,45 @@ def test_one_network_runs_every_rate_natively(rate):
     assert frontend.stft(x, rate).shape[-1] == rate // 100 + 1
 
 
-def test_streaming_equals_offline():
-    net = _random_net()
-    rate = 16000
-    x = torch.randn(1, 37 * 160) * 0.1
-    x[:, 10 * 160 : 13 * 160] = 0.0  # lost packets: the concealment taps run in both paths
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+@pytest.mark.parametrize("rate,df_order", [(16000, 3), (48000, 3), (16000, 0)])
+def test_streaming_equals_offline(engine, rate, df_order):
+    """Hop by hop, with either engine (the fused onnxruntime step or the eager one), the output is the
+    offline model's, lost packets and the complex filter included."""
+    net = _random_net(SEFlowConfig(blocks=4, window=8, df_order=df_order))
+    hop = rate // 100
+    x = torch.randn(1, 37 * hop) * 0.1
+    x[:, 10 * hop : 13 * hop] = 0.0  # lost packets: the concealment taps run in both paths
     with torch.no_grad():
         offline = enhance_tensor(net, x, rate, 3, 2)[3][0].numpy()
-    stream = StreamingSEFlow(net, rate, 3, 2)
-    online = np.concatenate([stream.push(h) for h in x[0].numpy().reshape(-1, 160)])
-    np.testing.assert_allclose(online, offline, atol=1e-5)
+    stream = StreamingSEFlow(net, rate, 3, 2, engine=engine)
+    for _ in range(2):  # and again after reset: no state leaks between streams
+        online = np.concatenate([stream.push(h) for h in x[0].numpy().reshape(-1, hop)])
+        np.testing.assert_allclose(online, offline, atol=1e-5)
+        stream.reset()
+
+
+def test_streaming_rejects_an_unknown_engine_and_a_wrong_hop():
+    net = _random_net()
+    with pytest.raises(ValueError, match="unknown streaming engine"):
+        StreamingSEFlow(net, 16000, 1, 1, engine="tflite")
+    with pytest.raises(ValueError, match="exactly one hop"):
+        StreamingSEFlow(net, 16000, 1, 1).push(np.zeros(100, np.float32))
+
+
+def test_onnx_export_writes_a_graph_onnxruntime_runs(tmp_path):
+    import onnxruntime as ort
+
+    from systems.seflow.onnx_step import INPUTS, OUTPUTS, example_inputs, export
+
+    net = _random_net()
+    path = tmp_path / "f-2-1.onnx"
+    export(net, 2, 1, path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == list(INPUTS)
+    cfg = extract_subnetwork(net, 2, 1).cfg
+    outs = session.run(list(OUTPUTS), dict(zip(INPUTS, (t.numpy() for t in example_inputs(cfg)))))
+    assert outs[0].shape == (1, frontend.n_outputs(cfg.df_order)) and np.isfinite(outs[0]).all()
 
 
 def _fill_only_logits(frames: int, tap: int) -> torch.Tensor:

@@ -53,6 +53,11 @@ def n_outputs(df_order: int) -> int:
     return GAIN_OUTPUTS + 2 * df_order * DF_BINS
 
 
+def n_frame_features(df_order: int) -> int:
+    """Width of ``network_inputs``: log powers, plus the low bins' phase inputs with a complex filter."""
+    return N_FEATURES + (2 * DF_BINS if df_order else 0)
+
+
 def n_inputs(df_order: int) -> int:
     """Network inputs per frame: features and their distance to the noise floor, plus the phase
     inputs of the low bins when the head has a complex filter to steer."""
