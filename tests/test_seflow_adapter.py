@@ -46,12 +46,13 @@ def test_variants_config_key_narrows_the_grid():
 def test_card_counts_params_and_macs():
     system = SEFlow()
     full = system.card("f-12-4")
-    assert full.params == sum(p.numel() for p in SEFlowNet().parameters())
+    shipped = checkpoint.read_config(checkpoint.DEFAULT_CHECKPOINT)
+    assert full.params == sum(p.numel() for p in SEFlowNet(shipped).parameters())
     small = system.card("f-1-1")
     assert small.params < system.card("f-6-2").params < full.params
     assert small.macs_per_second < system.card("f-6-2").macs_per_second < full.macs_per_second
     # Counting, not a formula: each extra block at a given width costs the same MACs.
-    step = [_point_cost(b + 1, 2)[1] - _point_cost(b, 2)[1] for b in (3, 7)]
+    step = [_point_cost(shipped, b + 1, 2)[1] - _point_cost(shipped, b, 2)[1] for b in (3, 7)]
     assert step[0] == pytest.approx(step[1])
     assert full.sample_rate is None and full.extra["blocks"] == 12 and full.extra["heads"] == 4
 
@@ -84,3 +85,16 @@ def test_enhance_keeps_length_at_odd_rates_and_takes_priors(tmp_path: Path):
     y = system.enhance(EnhanceInput(far[:8000], 16000, "aec", "j", Path("j.wav"), far_end=far, enrollment=far), "f-2-2")
     assert y.shape == (8000,) and np.isfinite(y).all()
     assert system.checkpoint_sha256() == checkpoint.load(weights)[1]["sha256"]
+
+
+def test_cards_count_the_network_the_checkpoint_holds(tmp_path: Path):
+    """A checkpoint without the complex filter has fewer parameters and MACs than the default
+    network: the card counts the weights file's own shape, not the code's default."""
+    from systems.seflow.complexity import count_params
+    from systems.seflow.model import SEFlowConfig
+
+    path = tmp_path / "old.safetensors"
+    checkpoint.save(SEFlowNet(SEFlowConfig(df_order=0)), path, {})
+    old = SEFlow(checkpoint=str(path)).card("f-12-4")
+    assert old.params == count_params(SEFlowNet(SEFlowConfig(df_order=0)), 12, 4)
+    assert old.params < count_params(SEFlowNet(), 12, 4)

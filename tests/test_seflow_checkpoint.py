@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bench.audio import file_sha256
+from bench.paths import shared_data_root
 from systems.seflow import checkpoint
 from systems.seflow.adapter import SEFlow
 from bench.system import EnhanceInput
@@ -23,6 +24,20 @@ def test_sidecar_records_how_the_weights_were_made():
     assert side["command"].startswith("python -m systems.seflow.training.train")
     assert side["steps"] > 0 and "speech" in side["data"]
     assert checkpoint.DEFAULT_CHECKPOINT.stat().st_size < 8 * 2**20
+
+
+def test_sidecar_records_the_real_training_data_and_its_licences():
+    """The weights were trained on ../shared/data/train-real: the sidecar names that folder's index
+    by sha256 and carries the attribution its licences ask for (LibriSpeech is CC BY 4.0)."""
+    side = json.loads(checkpoint.sidecar_path(checkpoint.DEFAULT_CHECKPOINT).read_text())
+    real = side["data"]["real"]
+    assert "CC BY 4.0" in real["attribution"]["resemble-ai/Resemblyzer"]
+    assert real["valid_speakers_held_out"] and real["speech_minutes_train"] > 40
+    index = shared_data_root() and shared_data_root() / "train-real" / "files.csv"
+    if index and index.is_file():
+        assert real["files_csv_sha256"] == file_sha256(index)
+    else:
+        assert len(real["files_csv_sha256"]) == 64
 
 
 def _snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:

@@ -48,15 +48,15 @@ def run_rate(rate: int) -> int:
         return next((r for r in NATIVE_RATES if r >= rate), NATIVE_RATES[-1])
 
 
-@lru_cache(maxsize=1)
-def _shape_net() -> SEFlowNet:
-    """Counting needs shapes, not trained values, so cards work before any checkpoint exists."""
-    return SEFlowNet()
+@lru_cache(maxsize=4)
+def _shape_net(cfg: SEFlowConfig) -> SEFlowNet:
+    """Counting needs shapes, not trained values, so cards work before any weights are loaded."""
+    return SEFlowNet(cfg)
 
 
 @lru_cache(maxsize=None)
-def _point_cost(blocks: int, heads: int) -> tuple[int, float]:
-    net = _shape_net()
+def _point_cost(cfg: SEFlowConfig, blocks: int, heads: int) -> tuple[int, float]:
+    net = _shape_net(cfg)
     return complexity.count_params(net, blocks, heads), complexity.count_macs_per_second(net, blocks, heads)
 
 
@@ -102,7 +102,8 @@ class SEFlow(System):
     def card(self, variant: str = DEFAULT_VARIANT) -> SystemCard:
         variant = self.default_variant() if variant == DEFAULT_VARIANT else variant
         blocks, heads = parse_variant(variant)
-        params, macs = _point_cost(blocks, heads)
+        cfg = checkpoint.read_config(self.weights) if self.weights.is_file() else SEFlowConfig()
+        params, macs = _point_cost(cfg, blocks, heads)
         base = super().card(variant)
         return SystemCard(
             **{**base.to_dict(), "params": params, "macs_per_second": macs,

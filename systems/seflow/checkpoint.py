@@ -38,6 +38,15 @@ def save(net: SEFlowNet, path: Path, info: dict[str, Any]) -> str:
     return digest
 
 
+def read_config(path: Path) -> SEFlowConfig:
+    """The network shape a weights file was saved with (its metadata; no tensors are read).
+    Fields its sidecar predates take their ``LEGACY`` values, so old files load as what they were."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return SEFlowConfig(**{**LEGACY, **json.loads(f.metadata()["config"])})
+
+
 def load(path: Path = DEFAULT_CHECKPOINT) -> tuple[SEFlowNet, dict[str, Any]]:
     """The network and its sidecar; a missing file is an error saying where it belongs."""
     path = Path(path)
@@ -46,11 +55,7 @@ def load(path: Path = DEFAULT_CHECKPOINT) -> tuple[SEFlowNet, dict[str, Any]]:
             f"SEFlow checkpoint {path} not found; it ships with sebench at {DEFAULT_CHECKPOINT} "
             "or can be rebuilt with `python -m systems.seflow.training.train --out <path>`"
         )
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        cfg = SEFlowConfig(**{**LEGACY, **json.loads(f.metadata()["config"])})
-    net = SEFlowNet(cfg)
+    net = SEFlowNet(read_config(path))
     net.load_state_dict(load_file(str(path)))
     net.eval()
     side = sidecar_path(path)
