@@ -27,7 +27,7 @@ def save(net: SEFlowNet, path: Path, info: dict[str, Any]) -> str:
     """Write weights (fp32) and sidecar atomically; returns the weights' sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    state = {k: v.detach().contiguous().clone() for k, v in net.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
     save_file(state, str(tmp), metadata={"config": json.dumps(net.cfg.to_dict())})
     tmp.replace(path)
     digest = file_sha256(path)

@@ -259,6 +259,7 @@ def apply_gains(
     On frames ``lost`` marks (``lost_hops``), each ``FILL_TAPS`` delay adds the spectrum that many
     frames back, weighted per band. ``past`` holds the ``max(FILL_TAPS)`` spectra before the first
     frame (streaming); zeros otherwise."""
+    logits = logits.float()  # under mixed precision the head's output is bf16; gains and filter stay fp32
     _, interp = band_matrices(sample_rate)
     to_bins = torch.from_numpy(interp).to(logits.device).T
     bin_logits = logits[..., :N_BANDS] @ to_bins
