@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.errors import MissingDependencyError
 from systems.seflow import frontend
 from systems.seflow.model import SEFlowConfig, SEFlowNet, extract_subnetwork
 
@@ -90,8 +91,8 @@ def export(net: SEFlowNet, blocks: int, heads: int, path: str | Path | None = No
     package (``pip install 'sebench[torch]'``); running it needs only onnxruntime."""
     try:
         import onnx  # noqa: F401  (torch's exporter needs it)
-    except ImportError:
-        raise ImportError("exporting SEFlow to ONNX needs the onnx package: pip install 'sebench[torch]'") from None
+    except ImportError as exc:
+        raise MissingDependencyError("onnx", "torch", "exporting SEFlow's streaming step to ONNX") from exc
     step = FusedStep(extract_subnetwork(net, blocks, heads)).eval()
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
