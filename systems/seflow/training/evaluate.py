@@ -1,7 +1,7 @@
 """Per-point quality table and Pareto plot on the synthetic suite or any test set:
 ``python -m systems.seflow.training.evaluate [--points demo|all|f-1-1,...] [--n 10] [--testset SPEC] [--out DIR]``.
 
-A thin driver over the harness (``bench.pipeline.enhance_item`` / ``score_item``) with no cache or
+A thin driver over the harness's plan loop (``bench.plan`` + ``bench.pipeline``) with no cache or
 results store, so it can score a checkpoint while it trains. ``sebench run`` is the way to put
 SEFlow rows into the project's own tables; this tool exists for the grid sweep and its plot.
 """
@@ -17,9 +17,9 @@ import numpy as np
 
 from bench.metric import METRICS
 from bench.pipeline import enhance_item, score_item
-from bench.spec import parse_spec
-from bench.system import SYSTEMS
-from bench.testset import TESTSETS
+from bench.plan import build_plan, load_items
+from bench.spec import Spec, parse_spec
+from bench.system import build_system
 from systems.seflow.adapter import grid
 from systems.seflow.benchmark import DEMO_POINTS
 
@@ -31,38 +31,41 @@ def evaluate(rows: list[tuple[str, str]], subsets: list[str], n: int, metric_nam
              checkpoint: str | None = None, seed: int = 0, testset: str | None = None) -> dict:
     """{row label: {subset: {column: mean}}} plus the card of each SEFlow row.
 
-    ``seed`` other than 0 builds a validation suite (same recipes, other draws) for choosing
+    Runs the harness's one plan loop (``bench.plan``: the jobs ``sebench run`` would run, without
+    its cache and store) with ``rows`` as (system, variant) pairs; a SEFlow row is labelled by its
+    point. ``seed`` other than 0 builds a validation suite (same recipes, other draws) for choosing
     training settings without looking at the scored items. ``testset`` (a spec such as
     ``pairs:root=DIR``, e.g. the real-speech validation build of ``validset.py``) replaces the
     synthetic suite; ``subsets`` then keeps only the named subsets (all when empty)."""
     if testset:
-        spec = parse_spec(testset)
-        items = [i for i in TESTSETS.get(spec.name)(**spec.config).items() if not subsets or i.subset in subsets]
-        subsets = sorted({i.subset for i in items}, key=[i.subset for i in items].index)
+        testsets = load_items([parse_spec(testset)])
+        testsets = [(label, [i for i in items if not subsets or i.subset in subsets]) for label, items in testsets]
     else:
-        suite = TESTSETS.get("synthetic")(n_per_subset=n, subsets="+".join(subsets), seed=seed)
-        items = list(suite.items())
+        config = {"n_per_subset": n, "subsets": "+".join(subsets), "seed": seed}
+        testsets = load_items([Spec("synthetic", config=config)])
+    items = [item for _, group in testsets for item in group]
+    subsets = list(dict.fromkeys(item.subset for item in items))
+    specs = [Spec(name, variant=variant, config={"checkpoint": checkpoint} if name == "seflow" and checkpoint else {})
+             for name, variant in rows]
+    systems = [build_system(spec) for spec in specs]
+    plan = build_plan(specs, systems, testsets)
     metrics = [METRICS.get(m)() for m in metric_names]
-    systems = {}
-    results: dict = {}
-    cards: dict = {}
-    for system_name, variant in rows:
-        config = {"checkpoint": checkpoint} if system_name == "seflow" and checkpoint else {}
-        system = systems.setdefault(system_name, SYSTEMS.get(system_name)(**config))
+    sums: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for job in plan.jobs:
+        system = systems[job.system_index]
         system.load()
-        label = variant if system_name == "seflow" else system_name
-        if system_name == "seflow":
-            card = system.card(variant)
-            cards[label] = {"params": card.params, "macs_per_second": card.macs_per_second}
-        sums: dict = defaultdict(lambda: defaultdict(list))
-        for item in items:
-            out, rate = enhance_item(system, variant, item)
-            scores, errors = score_item(metrics, item, out, rate)
-            if errors:
-                print(f"{label} {item.id}: {errors}")
-            for col, value in scores.items():
-                sums[item.subset][col].append(value)
-        results[label] = {s: {c: float(np.mean(v)) for c, v in cols.items()} for s, cols in sums.items()}
+        out, rate = enhance_item(system, job.variant, job.item)
+        scores, errors = score_item(metrics, job.item, out, rate)
+        if errors:
+            print(f"{job.label} {job.item.id}: {errors}")
+        for col, value in scores.items():
+            sums[job.label][job.item.subset][col].append(value)
+    shown = {label: label.removeprefix("seflow@") for label in plan.cards}  # a SEFlow row is its point
+    results = {shown[label]: {s: {c: float(np.mean(v)) for c, v in cols.items()} for s, cols in sums[label].items()}
+               for label in plan.cards}
+    cards = {shown[label]: {"params": card.params, "macs_per_second": card.macs_per_second}
+             for label, card in plan.cards.items() if label.startswith("seflow@")}
+    for label in results:
         print(label, json.dumps(results[label]), flush=True)
     return {"results": results, "cards": cards, "subsets": subsets, "n_per_subset": n, "seed": seed}
 
