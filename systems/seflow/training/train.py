@@ -10,8 +10,9 @@ One step (sandwich rule with in-place distillation):
 Early exits share the output head, so one pass at a width yields every depth at that width.
 Losses are per-frame (compressed magnitude and compressed complex spectra on 32 ms frames, plus
 a plain SNR): no utterance-level normalisation that a streaming model could not see. Lost packets
-count by magnitude alone (``spectral_loss``). CPU by default,
-CUDA when present.
+count by magnitude alone (``spectral_loss``). Speech is eSpeak NG and, with ``--real-data``, real
+read speech (``realdata.py``). Every save also writes the training state (``save_state``), so
+``--resume`` continues a run exactly. CPU by default, ``--device cuda`` with bf16 autocast.
 """
 
 from __future__ import annotations
