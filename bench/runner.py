@@ -21,10 +21,10 @@ import yaml
 from tqdm import tqdm
 
 from bench.config import RunConfig
+from bench.crashwatch import CRASHED_PREFIX, crash_reason, take_crashed
 from bench.errors import ConfigError, MissingDependencyError
 from bench.executors import get_executor
 from bench.metric import Metric, build_metric
-from bench.crashwatch import CRASHED_PREFIX, crash_reason, take_crashed
 from bench.plan import Job, build_plan, load_items, start_systems
 from bench.provenance import collect, device_description
 from bench.spec import Spec
