@@ -139,12 +139,16 @@ def align(*signals: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def encode_audio(audio: np.ndarray, sample_rate: int, *, format: str = "WAV", subtype: str = "FLOAT",
                  comment: str | None = None) -> bytes:
-    """An audio file's bytes (libsndfile writing into memory; ``comment`` goes into its metadata)."""
+    """An audio file's bytes (libsndfile writing into memory; ``comment`` goes into its metadata).
+    A ``(sources, samples)`` array (a separation output) is written one channel per source."""
+    audio = np.asarray(audio, dtype=np.float32)
+    frames = audio.T if audio.ndim == 2 else audio
     buffer = io.BytesIO()
-    with sf.SoundFile(buffer, "w", sample_rate, 1, subtype=subtype, format=format) as f:
+    with sf.SoundFile(buffer, "w", sample_rate, 1 if audio.ndim == 1 else audio.shape[0], subtype=subtype,
+                      format=format) as f:
         if comment is not None:
             f.comment = comment
-        f.write(np.asarray(audio, dtype=np.float32))
+        f.write(frames)
     return buffer.getvalue()
 
 

@@ -49,6 +49,8 @@ def check_item_files(item: Item) -> None:
     for every system, before any model is loaded or output computed."""
     for role in ITEM_FILES:
         content_hash(getattr(item, role), role.replace("_", "-"))
+    for path in item.extra_references:
+        content_hash(path, "reference")
 
 
 def enhancement_key(system_identity: str, item: Item, uses_reference: bool) -> str:
@@ -61,6 +63,9 @@ def enhancement_key(system_identity: str, item: Item, uses_reference: bool) -> s
         "loss_trace": list(item.loss_trace) if item.loss_trace is not None else None,
         "reference": content_hash(item.reference, "reference") if uses_reference else None,
     }
+    if item.extra_references:  # separation: the number of sources, and every reference for the oracle
+        payload["sources"] = item.sources
+        payload["extra_references"] = [content_hash(p, "reference") for p in item.extra_references] if uses_reference else None
     return digest(payload)
 
 
@@ -78,6 +83,8 @@ def score_key(metric_version: str, output_hash: str, item: Item) -> str:
         "transcript": item.transcript,
         "talk_type": item.talk_type,
     }
+    if item.extra_references:  # added only when present, so every other item keeps its key
+        payload["extra_references"] = [content_hash(p, "reference") for p in item.extra_references]
     return digest(payload)
 
 
@@ -103,9 +110,11 @@ class Cache:
         try:
             with sf.SoundFile(str(path)) as f:
                 stored, rate = f.comment, f.samplerate
-                audio = np.ascontiguousarray(f.read(dtype="float32", always_2d=True)[:, 0])
+                frames = f.read(dtype="float32", always_2d=True)
         except (RuntimeError, OSError):  # unreadable (soundfile's errors are RuntimeErrors): damaged
             return None
+        # mono as 1-D; a separation output (one channel per source) as (sources, samples)
+        audio = np.ascontiguousarray(frames[:, 0] if frames.shape[1] == 1 else frames.T)
         if stored != AUDIO_TAG + audio_hash(audio, rate):  # truncated, replaced or edited
             return None
         return audio, rate

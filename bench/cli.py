@@ -133,6 +133,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = execute(config, progress=not args.no_progress)
     for line in summary.skipped:
         print(line, file=sys.stderr)
+    for line in summary.notes:
+        print(f"note: {line}", file=sys.stderr)
     print(summary_markdown(config.store_path, summary.run_id))
     print()
     print(summary.describe())

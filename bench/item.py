@@ -83,7 +83,8 @@ class Item:
     """One test case. Paths point at audio files; loaders never decode audio up front.
 
     ``sample_rate`` is the rate the data set declares; when set, reading a file at another rate is
-    an error naming the file.
+    an error naming the file. A separation item has one reference per source: ``reference`` is the
+    first, ``extra_references`` the others (``references`` gives them all, in source order).
     """
 
     id: str
@@ -91,6 +92,7 @@ class Item:
     subset: str
     input: Path
     reference: Path | None = None
+    extra_references: tuple[Path, ...] = ()
     enrollment: Path | None = None
     far_end: Path | None = None
     loss_trace: tuple[int, ...] | None = None
@@ -105,6 +107,21 @@ class Item:
             raise ValueError(f"item {self.id}: unknown talk type {self.talk_type!r}; known: {TALK_TYPES}")
         if self.loss_trace is not None and any(flag not in (0, 1) for flag in self.loss_trace):
             raise ValueError(f"item {self.id}: loss trace flags must be 0 or 1")
+        if self.extra_references and self.reference is None:
+            raise ValueError(f"item {self.id}: extra references without a first reference")
+        if self.extra_references and SEPARATION not in task_parts(self.task):
+            raise ValueError(f"item {self.id}: several references only make sense for the {SEPARATION} task, "
+                             f"not {self.task!r}")
+
+    @property
+    def references(self) -> tuple[Path, ...]:
+        """Every reference in source order: one for most tasks, one per source for separation."""
+        return () if self.reference is None else (self.reference, *self.extra_references)
+
+    @property
+    def sources(self) -> int:
+        """How many output signals a system returns for this item: one per reference for separation."""
+        return max(1, len(self.references)) if SEPARATION in task_parts(self.task) else 1
 
     def has(self, need: str) -> bool:
         """Whether the item carries an input a metric or system may require (by field name)."""

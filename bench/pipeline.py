@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -22,8 +22,8 @@ import numpy as np
 from bench.audio import PEAK_LIMIT, fit_length, load_audio, peak_of, resample
 from bench.errors import BadOutputError
 from bench.item import AEC, FAREND_SINGLE_TALK, Item, task_parts
-from bench.metric import Metric, ScoringContext
-from bench.system import EnhanceInput, System, system_code
+from bench.metric import Metric, ScoringContext, rename_scores
+from bench.system import EnhanceInput, EnhanceOutput, System, system_code
 
 SILENCE_PEAK = 1e-6
 """Peak below which an output counts as silent (-120 dBFS)."""
@@ -61,13 +61,14 @@ def expects_silence(item: Item) -> bool:
     return AEC in task_parts(item.task) and item.talk_type == FAREND_SINGLE_TALK
 
 
-def validate_output(output: object, expected_length: int, *, allow_silence: bool) -> np.ndarray:
+def validate_output(output: object, expected_length: int, *, allow_silence: bool, sources: int = 1) -> np.ndarray:
     """Reject what no metric should ever see, with a reason that goes into the failure record.
 
     Samples must be real floating point: integer PCM (``int16`` counts), booleans, objects and
     complex values are refused rather than cast, since a cast would hand the metrics numbers
     thousands of times too loud (or a dropped imaginary part) that still look like scores. Peaks
-    beyond ``PEAK_LIMIT`` (+20 dBFS) are refused for the same reason.
+    beyond ``PEAK_LIMIT`` (+20 dBFS) are refused for the same reason. ``sources`` > 1 (a separation
+    item) expects a ``(sources, samples)`` array, one row per source.
     """
     if output is None or isinstance(output, (str, bytes)):
         raise BadOutputError(f"output is a {type(output).__name__}, expected an array of float samples")
@@ -81,14 +82,17 @@ def validate_output(output: object, expected_length: int, *, allow_silence: bool
         raise BadOutputError(f"output has dtype {raw.dtype}; systems must return floating-point samples in [-1, 1] "
                              "(integer PCM: divide by its full scale, e.g. 32768)")
     audio = raw.astype(np.float32, copy=False)
-    if audio.ndim == 2 and 1 in audio.shape:
+    if sources > 1:
+        if audio.ndim != 2 or audio.shape[0] != sources:
+            raise BadOutputError(f"output has shape {audio.shape}, expected ({sources}, samples): one row per source")
+    elif audio.ndim == 2 and 1 in audio.shape:
         audio = audio.reshape(-1)
-    if audio.ndim != 1:
+    elif audio.ndim != 1:
         raise BadOutputError(f"output has shape {audio.shape}, expected a mono waveform")
     if not np.all(np.isfinite(audio)):
         raise BadOutputError("output contains NaN or infinite samples")
-    if len(audio) != expected_length:
-        raise BadOutputError(f"output has {len(audio)} samples, expected {expected_length} (same as the input)")
+    if audio.shape[-1] != expected_length:
+        raise BadOutputError(f"output has {audio.shape[-1]} samples, expected {expected_length} (the input's duration)")
     peak = peak_of(audio)
     if peak > PEAK_LIMIT:
         raise BadOutputError(f"output peaks at {peak:.6g}, beyond +/-{PEAK_LIMIT:g} (+20 dBFS): a scaling bug "
@@ -111,7 +115,7 @@ def seed_everything(run_seed: int, key: str) -> None:
 
 @dataclass(frozen=True)
 class PreparedInput:
-    """An item's signals at the system's rate, plus what the output is mapped back to."""
+    """An item's signals at the system's rate, plus the item's own rate and length."""
 
     inputs: EnhanceInput
     item_rate: int
@@ -131,33 +135,46 @@ def prepare_input(system: System, item: Item) -> PreparedInput:
 
     reference = None
     if system.uses_reference and item.reference is not None:
-        reference = fit_length(side(item.reference), len(native))
+        references = [fit_length(side(path), len(native)) for path in item.references]
+        reference = np.stack(references) if item.sources > 1 else references[0]
     own_files = {name: getattr(item, name) for name in ("input", "reference", "enrollment", "far_end")}
     inputs = EnhanceInput(
         audio=native, sample_rate=rate, task=item.task, item_id=item.id, source=item.input, subset=item.subset,
         enrollment=side(item.enrollment), far_end=side(item.far_end), loss_trace=item.loss_trace,
-        reference=reference, meta=dict(item.meta),
+        reference=reference, meta=dict(item.meta), sources=item.sources,
         item_files={k: v for k, v in own_files.items() if v is not None} if system.reads_item_files else {},
     )
     return PreparedInput(inputs, item_rate, len(audio))
 
 
-def finish_output(system: System, item: Item, prepared: PreparedInput, raw: object) -> np.ndarray:
-    """Check a system's raw output and map it back to the item's rate and input length."""
-    allow_silence = system.may_be_silent or expects_silence(item)
-    output = validate_output(raw, len(prepared.inputs.audio), allow_silence=allow_silence)
-    if prepared.inputs.sample_rate != prepared.item_rate:
-        output = fit_length(resample(output, prepared.inputs.sample_rate, prepared.item_rate), prepared.length)
-    return output
-
-
 @dataclass
 class Enhanced:
-    """One item's outcome: the checked output at the item's rate, or what went wrong."""
+    """One item's outcome: the checked output at the rate it was produced, or what went wrong."""
 
     output: np.ndarray | None
     error: BaseException | None
     seconds: float
+    rate: int = 0
+    provenance: dict[str, str] = field(default_factory=dict)
+    """Where the output came from (``published_file``, ``published_sha256``), if the system says."""
+
+
+def finish_output(system: System, item: Item, prepared: PreparedInput, raw: object) -> Enhanced:
+    """Check a system's raw output, kept at the rate it was produced at.
+
+    A bare array is at the system's rate with the input's length there; an ``EnhanceOutput`` names
+    its own rate and must last as long as the input at that rate. Nothing is resampled here: each
+    metric resamples once, from this rate to its own, so a 16 kHz output of a 48 kHz item is never
+    taken to 48 kHz and back before a 16 kHz metric sees it.
+    """
+    inputs = prepared.inputs
+    audio, rate, provenance = raw, inputs.sample_rate, {}
+    if isinstance(raw, EnhanceOutput):
+        audio, rate, provenance = raw.audio, int(raw.sample_rate), dict(raw.provenance)
+    expected = len(inputs.audio) if rate == inputs.sample_rate else round(len(inputs.audio) * rate / inputs.sample_rate)
+    allow_silence = system.may_be_silent or expects_silence(item)
+    output = validate_output(audio, expected, allow_silence=allow_silence, sources=item.sources)
+    return Enhanced(output, None, 0.0, rate, provenance)
 
 
 def enhance_prepared(system: System, variant: str, batch: Sequence[tuple[Item, PreparedInput]], *,
@@ -182,7 +199,9 @@ def enhance_prepared(system: System, variant: str, batch: Sequence[tuple[Item, P
                     raw = system.enhance_batch([prepared.inputs], variant)[0]
             else:
                 raw = raws[index]
-            results.append(Enhanced(finish_output(system, item, prepared, raw), None, share + time.perf_counter() - start))
+            finished = finish_output(system, item, prepared, raw)
+            finished.seconds = share + time.perf_counter() - start
+            results.append(finished)
         except Exception as exc:
             results.append(Enhanced(None, exc, share + time.perf_counter() - start))
     return results
@@ -205,7 +224,8 @@ def _call_batch(system: System, variant: str, batch: Sequence[tuple[Item, Prepar
 
 
 def enhance_item(system: System, variant: str, item: Item, *, timeout: float | None = None) -> tuple[np.ndarray, int]:
-    """Enhance one item; returns (output at the item's rate and input length, that rate).
+    """Enhance one item; returns (output, the rate it was produced at: the system's, or the one
+    an ``EnhanceOutput`` names).
 
     Raises BadOutputError for unusable output, AudioError for unreadable input, ItemTimeout, or
     whatever the system raised; callers record these per item.
@@ -214,14 +234,14 @@ def enhance_item(system: System, variant: str, item: Item, *, timeout: float | N
     (result,) = enhance_prepared(system, variant, [(item, prepared)], timeout=timeout)
     if result.error is not None:
         raise result.error
-    return result.output, prepared.item_rate
+    return result.output, result.rate
 
 
 def score_metric(metric: Metric, ctx: ScoringContext) -> tuple[dict[str, float], BaseException | None]:
     """One metric on one output: (its columns, None) or ({}, the exception): a metric bug or a model
     failure is recorded, never fatal, and never hides the other metrics' columns."""
     try:
-        return metric.score(ctx), None
+        return rename_scores(metric, metric.score(ctx)), None
     except Exception as exc:
         return {}, exc
 

@@ -20,16 +20,19 @@ from typing import Iterable
 import yaml
 from tqdm import tqdm
 
+from bench.columns import check_distinct_columns
 from bench.config import RunConfig
 from bench.crashwatch import CRASHED_PREFIX, crash_reason, take_crashed
 from bench.errors import ConfigError, MissingDependencyError
 from bench.executors import get_executor
+from bench.item import task_parts
 from bench.metric import Metric, build_metric
 from bench.plan import Job, build_plan, load_items, start_systems
 from bench.provenance import collect, device_description
 from bench.spec import Spec
 from bench.status import Status
 from bench.store import ResultStore
+from bench.system import System
 from bench.worker import JobResult, starting_failed
 
 MISSING_DEPENDENCY = MissingDependencyError.__name__
@@ -62,6 +65,8 @@ class RunSummary:
     failures: list[Failure] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     """One line per metric left out because an optional dependency is missing."""
+    notes: list[str] = field(default_factory=list)
+    """One line per metric that no planned item can be scored with (ERLE without far-end single talk)."""
 
     def add(self, result: JobResult) -> None:
         self.enhanced += result.enhanced
@@ -122,6 +127,21 @@ def usable_metrics(specs: Iterable[Spec]) -> tuple[list[Spec], list[Metric], lis
     return kept_specs, kept, skipped
 
 
+def unscorable_metrics(metrics: Iterable[Metric], jobs: Iterable[Job]) -> list[str]:
+    """Metrics whose tasks the run has but which no planned item satisfies: their columns would
+    otherwise just be missing from the table, without a word (ERLE needs far-end single talk)."""
+    items = {job.item_key: job.item for job in jobs}.values()
+    tasks = set().union(*(task_parts(item.task) for item in items)) if items else set()
+    lines = []
+    for metric in metrics:
+        relevant = metric.tasks is None or bool(metric.tasks & tasks)
+        if relevant and items and not any(metric.applies_to(item) for item in items):
+            why = metric.scope or f"no item has the {', '.join(sorted(metric.needs))} it needs"
+            lines.append(f"{', '.join(c.name for c in metric.columns if not c.hidden)}: no item in this run can be "
+                         f"scored ({why})")
+    return lines
+
+
 def _resolve_run(config: RunConfig, store: ResultStore, provenance: dict) -> str:
     content_hash = config.content_hash()
     same_name = store.run_ids(config.name)
@@ -160,6 +180,7 @@ def execute(config: RunConfig, *, progress: bool = True) -> RunSummary:
     a metric is skipped for a missing dependency (installing it and re-running fills the column)."""
     systems = start_systems(config.systems)
     metric_specs, metrics, skipped = usable_metrics(config.metrics)
+    check_distinct_columns(metrics, metric_specs)
     plan = build_plan(config.systems, systems, load_items(config.testsets, config.limit))
 
     config.run_dir.mkdir(parents=True, exist_ok=True)
@@ -173,15 +194,18 @@ def execute(config: RunConfig, *, progress: bool = True) -> RunSummary:
     for metric in metrics:
         store.record_columns(run_id, metric)
     for job in plan.unsupported:
-        store.record_output(run_id, job.label, job.testset, job.item, Status.UNSUPPORTED, position=job.position)
+        system = systems[job.system_index]
+        lacking = system.unmet_needs(job.item) if isinstance(system, System) else []
+        reason = f"needs {', '.join(lacking)}, which this item lacks" if lacking else None
+        store.record_output(run_id, job.label, job.testset, job.item, Status.UNSUPPORTED, reason, position=job.position)
 
     summary = RunSummary(run_id=run_id, store=store, planned=len(plan.jobs) + len(plan.not_started) + len(plan.unsupported),
-                         unsupported=len(plan.unsupported), skipped=skipped)
+                         unsupported=len(plan.unsupported), skipped=skipped, notes=unscorable_metrics(metrics, plan.jobs))
 
     def record(result: JobResult) -> None:
         job = result.job
         store.record_result(run_id, job.label, job.testset, job.item, result.status, result.reason,
-                            result.output_path, result.seconds, result.scores, job.position)
+                            result.output_path, result.seconds, result.scores, job.position, result.provenance)
         summary.add(result)
 
     for job, error in plan.not_started:

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS outputs (
     run_id TEXT NOT NULL, system TEXT NOT NULL, testset TEXT NOT NULL, subset TEXT NOT NULL,
     item_id TEXT NOT NULL, task TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
     output_path TEXT, input_path TEXT, reference_path TEXT, enrollment_path TEXT, far_end_path TEXT,
-    seconds REAL, position INTEGER, talk_type TEXT, PRIMARY KEY (run_id, system, testset, item_id)
+    seconds REAL, position INTEGER, talk_type TEXT, published_file TEXT, published_sha256 TEXT,
+    PRIMARY KEY (run_id, system, testset, item_id)
 );
 CREATE TABLE IF NOT EXISTS scores (
     run_id TEXT NOT NULL, system TEXT NOT NULL, testset TEXT NOT NULL, subset TEXT NOT NULL,
@@ -61,11 +62,15 @@ CREATE TABLE IF NOT EXISTS scores (
 );
 """
 
-ADDED_COLUMNS = (("systems", "position INTEGER"), ("outputs", "position INTEGER"), ("outputs", "talk_type TEXT"))
+ADDED_COLUMNS = (("systems", "position INTEGER"), ("outputs", "position INTEGER"), ("outputs", "talk_type TEXT"),
+                 ("outputs", "published_file TEXT"), ("outputs", "published_sha256 TEXT"))
 """Columns added after schema version 1, added in place to older databases."""
 
 OUTPUT_COLUMNS = ("run_id", "system", "testset", "subset", "item_id", "task", "status", "reason", "output_path",
-                  "input_path", "reference_path", "enrollment_path", "far_end_path", "seconds", "position", "talk_type")
+                  "input_path", "reference_path", "enrollment_path", "far_end_path", "seconds", "position", "talk_type",
+                  "published_file", "published_sha256")
+"""``published_file``/``published_sha256``: for outputs read from disk (the ``folder`` system), the
+file scored, relative to the folder's root, and its sha256 (``|``-joined per source); else NULL."""
 
 
 def _path_or_none(path: Path | None) -> str | None:
@@ -73,13 +78,16 @@ def _path_or_none(path: Path | None) -> str | None:
 
 
 def _write_output(db: sqlite3.Connection, run_id: str, label: str, testset: str, item: Item, status: Status | str,
-                  reason: str | None, output_path: str | None, seconds: float | None, position: int | None) -> None:
+                  reason: str | None, output_path: str | None, seconds: float | None, position: int | None,
+                  provenance: Mapping[str, str] | None = None) -> None:
     status = Status(status)  # ValueError for anything that is not a status
+    provenance = provenance or {}
     db.execute(
         f"INSERT OR REPLACE INTO outputs ({', '.join(OUTPUT_COLUMNS)}) VALUES ({', '.join('?' * len(OUTPUT_COLUMNS))})",
         (run_id, label, testset, item.subset, item.id, item.task, status.value, reason, output_path,
          str(item.input), _path_or_none(item.reference), _path_or_none(item.enrollment),
-         _path_or_none(item.far_end), seconds, position, item.talk_type),
+         _path_or_none(item.far_end), seconds, position, item.talk_type, provenance.get("published_file"),
+         provenance.get("published_sha256")),
     )
 
 
@@ -200,11 +208,12 @@ class ResultStore:
 
     def record_result(self, run_id: str, label: str, testset: str, item: Item, status: Status | str, reason: str | None,
                       output_path: str | None, seconds: float | None, scores: Mapping[str, float],
-                      position: int | None = None) -> None:
-        """An item's scores and its output record in one transaction: both land or neither does."""
+                      position: int | None = None, provenance: Mapping[str, str] | None = None) -> None:
+        """An item's scores and its output record in one transaction: both land or neither does.
+        ``provenance`` names the published file a ``folder`` output came from."""
         with self._connect() as db:
             _write_scores(db, run_id, label, testset, item, scores)
-            _write_output(db, run_id, label, testset, item, status, reason, output_path, seconds, position)
+            _write_output(db, run_id, label, testset, item, status, reason, output_path, seconds, position, provenance)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -284,6 +293,12 @@ class ResultStore:
         """Column name -> the metric that produced it (a leaderboard compares versions per column)."""
         frame = self._frame("SELECT column_name, metric FROM columns WHERE run_id = ? ORDER BY rowid", (run_id,))
         return dict(zip(frame["column_name"], frame["metric"]))
+
+    def column_versions(self, run_id: str) -> dict[str, str]:
+        """Column name -> the version of the metric instance that wrote it (two instances of one
+        metric, ``aecmos`` and ``aecmos:rate=48000``, have one name and two versions)."""
+        return dict(self._rows("SELECT column_name, metric_version FROM columns WHERE run_id = ? ORDER BY rowid",
+                               (run_id,)))
 
     def metric_versions(self, run_id: str) -> dict[str, str]:
         return dict(self._rows("SELECT DISTINCT metric, metric_version FROM columns WHERE run_id = ?", (run_id,)))

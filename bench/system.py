@@ -68,9 +68,27 @@ class EnhanceInput:
     loss_trace: tuple[int, ...] | None = None
     reference: np.ndarray | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    sources: int = 1
+    """How many signals to return: one per source for a separation item (a ``(sources, samples)``
+    array), otherwise one."""
     item_files: Mapping[str, Path] = field(default_factory=dict)
     """Paths of the item's own files (input, reference, enrollment, far_end), given only to systems
     that declare ``reads_item_files`` (the ``folder`` system, which must never return one of them)."""
+
+
+@dataclass(frozen=True)
+class EnhanceOutput:
+    """What ``enhance`` may return instead of a bare array: audio at a rate of its own choosing
+    (its length must then be the input's duration at that rate), plus where it came from.
+
+    The ``folder`` system returns published files this way, at the rate they were saved at, so no
+    resampling happens before each metric resamples once to its own rate.
+    """
+
+    audio: np.ndarray
+    sample_rate: int
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    """Stored with the output (``published_file``, ``published_sha256``)."""
 
 
 @dataclass(frozen=True)
@@ -177,8 +195,9 @@ class System(ABC):
         )
 
     @abstractmethod
-    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
-        """Return the enhanced waveform at ``inputs.sample_rate``, same length as ``inputs.audio``."""
+    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray | EnhanceOutput:
+        """Return the enhanced waveform at ``inputs.sample_rate``, same length as ``inputs.audio``
+        (``(sources, samples)`` for a separation item), or an ``EnhanceOutput`` at another rate."""
 
     def enhance_batch(self, batch: Sequence[EnhanceInput], variant: str = DEFAULT_VARIANT) -> list[np.ndarray]:
         """Override where a model gains from batching; results must equal per-item ``enhance``."""

@@ -44,6 +44,8 @@ class JobResult:
     metric_errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Metric name -> (exception class, text), for metrics that failed on an ok job."""
     output_path: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    """Where a read-from-disk output came from (``published_file``, ``published_sha256``)."""
     seconds: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
     enhanced: int = 0
@@ -69,7 +71,7 @@ def failed_results(jobs: Sequence[Job], reason: str, error_type: str) -> list[Jo
 
 
 Output = tuple[np.ndarray, int, Path]
-"""An enhanced output at the item's rate: (audio, rate, its file in the cache)."""
+"""An enhanced output at the rate it was produced: (audio, rate, its file in the cache)."""
 
 
 class Worker:
@@ -245,8 +247,9 @@ class Worker:
                 result.fail(outcome.error, by_system=True)
                 continue
             result.enhanced += 1
-            path = self.cache.put_audio(keys[index], outcome.output, inputs.item_rate)
-            outputs[index] = (outcome.output, inputs.item_rate, path)
+            result.provenance = outcome.provenance
+            path = self.cache.put_audio(keys[index], outcome.output, outcome.rate)
+            outputs[index] = (outcome.output, outcome.rate, path)
         return outputs
 
     def _score(self, item: Item, output: np.ndarray, rate: int, result: JobResult) -> None:

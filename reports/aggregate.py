@@ -52,6 +52,8 @@ class RunData:
     scores: pd.DataFrame
     outputs: pd.DataFrame
     metric_versions: dict[str, str] = field(default_factory=dict)
+    column_metrics: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Column -> (metric name, version of the instance that wrote it), for footnotes naming models."""
     _item_order: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -132,8 +134,14 @@ def _load_run(store_path: Path, run_id: str | None) -> RunData:
         columns=store.column_specs(run_id),
         scores=store.scores_frame(run_id), outputs=store.outputs_frame(run_id),
         metric_versions=store.metric_versions(run_id),
+        column_metrics=_column_metrics(store, run_id),
     )
     return in_report_order(run)
+
+
+def _column_metrics(store: ResultStore, run_id: str) -> dict[str, tuple[str, str]]:
+    versions = store.column_versions(run_id)
+    return {column: (metric, versions[column]) for column, metric in store.column_metrics(run_id).items()}
 
 
 def in_report_order(run: RunData) -> RunData:

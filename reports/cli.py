@@ -65,6 +65,7 @@ def run_report(args: argparse.Namespace) -> int:
                                  reproduced_latex, reproduced_markdown, write_comparison_json)
     from reports.export import write_csv, write_json
     from reports.latex import COLUMN_WIDTH_PT, LAYOUTS, render_latex
+    from reports.notes import notes_markdown
     from reports.reference import load_reference
     from reports.tables import build_tables, render_markdown
 
@@ -89,7 +90,7 @@ def run_report(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     cells = aggregate(run)
     tables = [t for t in build_tables(run, cells, with_ci=args.ci, columns=columns) if t.rows]
-    markdown = render_markdown(tables, title=f"Results: {run.name}")
+    markdown = render_markdown(tables, title=f"Results: {run.name}") + notes_markdown(run)
     latex = render_latex(tables, layout=args.latex_layout, width=args.latex_width or COLUMN_WIDTH_PT)
     for reference in references:
         rows = reported_vs_reproduced(run, reference, cells, columns)

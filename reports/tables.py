@@ -17,6 +17,7 @@ import pandas as pd
 
 from reports.aggregate import (FAILED, NOT_APPLICABLE, OK, UNSUPPORTED, RunData, aggregate, display_decimals,
                                load_run, rank_cells, small_n_sentence)
+from reports.notes import notes_markdown
 from reports.stats import CI_METHOD_SHORT
 
 PARTIAL_MARK = "†"
@@ -237,5 +238,5 @@ def summary_markdown(store_path: Path | str, run_id: str | None = None) -> str:
     if run.scores.empty and run.outputs.empty:
         return f"run {run.name} ({run.run_id}): no results recorded"
     tables = [t for t in build_tables(run) if t.rows]
-    return render_markdown(tables, title=f"Results: {run.name}")
+    return render_markdown(tables, title=f"Results: {run.name}") + notes_markdown(run, full=False)
 

@@ -17,7 +17,9 @@ DNS; a manifest's extra columns). Examples:
 
 * SEFlow demo, ``<subset>/f-1-1/<stem>.flac``: ``layout={subset}/f-1-1/{stem}``;
 * per-item folders, ``7/mixture.wav`` beside ``7/tselm_l.wav``: ``layout={dir}/tselm_l``;
-* one folder per kind, ``librimix/mixture/x.wav`` and ``librimix/ours/x.wav``: ``layout={parent}/ours/{stem}``.
+* one folder per kind, ``librimix/mixture/x.wav`` and ``librimix/ours/x.wav``: ``layout={parent}/ours/{stem}``;
+* separation (one file per source): ``{source}`` is the source number, ``layout={stem}_s{source}``
+  finds ``x_s1.wav`` and ``x_s2.wav``, returned together in that order (scoring finds the best pairing).
 
 A candidate that is one of the item's own files (its input, reference, enrollment or far end, after
 following symlinks) is never used: a folder root that is the data root would otherwise find the
@@ -39,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.audio import file_sha256, fit_length, load_audio, resample
+from bench.audio import file_sha256, fit_length, load_audio
 from bench.errors import BadOutputError, ConfigError
 from bench.item import TASKS, normalize_task, task_parts
-from bench.system import DEFAULT_VARIANT, EnhanceInput, System, register_system
+from bench.system import DEFAULT_VARIANT, EnhanceInput, EnhanceOutput, System, register_system
 from testsets._config import as_float, as_list, reject_unknown
 from testsets._paths import expand_root, resolve_inside
 
@@ -67,16 +69,21 @@ class RefusedOutputError(BadOutputError):
 
 @dataclass(frozen=True)
 class PublishedOutput:
-    """A published file as scored: audio at the file's own rate (fitted to the input's duration) and
-    where it came from, for the results store."""
+    """Published files as scored: audio at the files' own rate (fitted to the input's duration; one
+    row per source for separation) and where it came from, for the results store."""
 
     audio: np.ndarray
     sample_rate: int
-    relative_path: str
-    sha256: str
+    files: tuple[str, ...]
+    """Paths relative to the folder root, one per source."""
+    sha256: tuple[str, ...]
+
+    @property
+    def relative_path(self) -> str:
+        return "|".join(self.files)
 
     def provenance(self) -> dict[str, str]:
-        return {"published_file": self.relative_path, "published_sha256": self.sha256}
+        return {"published_file": self.relative_path, "published_sha256": "|".join(self.sha256)}
 
 
 def _real(path: Path) -> str:
@@ -126,9 +133,11 @@ class FolderSystem(System):
                       dir=source.parent.name, parent=source.parent.parent.name)
         return fields
 
-    def candidates(self, inputs: EnhanceInput) -> list[Path]:
-        """Every path tried for one item, in the documented order."""
+    def candidates(self, inputs: EnhanceInput, source: int | None = None) -> list[Path]:
+        """Every path tried for one item (or one source of a separation item), in the documented order."""
         fields = self.fields(inputs)
+        if source is not None:
+            fields["source"] = source
         extensions = self.extensions or list(dict.fromkeys([Path(inputs.source).suffix.lower(), *DEFAULT_EXTENSIONS]))
         where = f"folder system ({self.root})"
         found: list[Path] = []
@@ -145,9 +154,9 @@ class FolderSystem(System):
                     found.append(resolve_inside(self.root, f"{base}{suffix}{ext}", source=where))
         return list(dict.fromkeys(found))
 
-    def find_output(self, inputs: EnhanceInput) -> Path:
+    def find_output(self, inputs: EnhanceInput, source: int | None = None) -> Path:
         """The first existing candidate that is not one of the item's own files."""
-        tried = self.candidates(inputs)
+        tried = self.candidates(inputs, source)
         own = {_real(Path(path)): name for name, path in inputs.item_files.items() if path is not None}
         own.setdefault(_real(Path(inputs.source)), "input")
         refused: list[tuple[Path, str]] = []
@@ -167,17 +176,29 @@ class FolderSystem(System):
         raise MissingOutputError(f"no output for item {inputs.item_id} in {self.root} (tried {shown})")
 
     def published_file(self, inputs: EnhanceInput) -> PublishedOutput:
-        """The item's published output at its own rate, checked against the input's duration."""
-        path = self.find_output(inputs)
-        audio, rate = load_audio(path)
+        """The item's published output(s) at their own rate, checked against the input's duration."""
+        if inputs.sources > 1 and not any("source" == f for layout in self.layouts
+                                          for _, f, _, _ in string.Formatter().parse(layout)):
+            raise ConfigError(f"folder {self.root}: item {inputs.item_id} needs {inputs.sources} outputs (one per "
+                              "source); put {source} in the layout, e.g. layout={stem}_s{source}")
+        numbers = list(range(1, inputs.sources + 1)) if inputs.sources > 1 else [None]
+        paths = [self.find_output(inputs, number) for number in numbers]
+        signals, rates = zip(*(load_audio(path) for path in paths))
+        if len(set(rates)) > 1:
+            raise BadOutputError(f"the outputs of item {inputs.item_id} mix sample rates: "
+                                 + ", ".join(f"{p.name} {r} Hz" for p, r in zip(paths, rates)))
+        rate = rates[0]
         expected = round(len(inputs.audio) * rate / inputs.sample_rate)
-        mismatch = abs(len(audio) - expected) / rate
-        if mismatch > self.length_tolerance:
-            raise BadOutputError(f"{path} lasts {len(audio) / rate:.2f} s but the input lasts "
-                                 f"{len(inputs.audio) / inputs.sample_rate:.2f} s (tolerance {self.length_tolerance:g} s): "
-                                 "probably not this item's output")
-        return PublishedOutput(fit_length(audio, expected), rate, path.relative_to(self.root).as_posix(), file_sha256(path))
+        for path, audio in zip(paths, signals):
+            if abs(len(audio) - expected) / rate > self.length_tolerance:
+                raise BadOutputError(f"{path} lasts {len(audio) / rate:.2f} s but the input lasts "
+                                     f"{len(inputs.audio) / inputs.sample_rate:.2f} s (tolerance "
+                                     f"{self.length_tolerance:g} s): probably not this item's output")
+        fitted = [fit_length(audio, expected) for audio in signals]
+        return PublishedOutput(np.stack(fitted) if inputs.sources > 1 else fitted[0], rate,
+                               tuple(p.relative_to(self.root).as_posix() for p in paths),
+                               tuple(file_sha256(p) for p in paths))
 
-    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+    def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> EnhanceOutput:
         published = self.published_file(inputs)
-        return fit_length(resample(published.audio, published.sample_rate, inputs.sample_rate), len(inputs.audio))
+        return EnhanceOutput(published.audio, published.sample_rate, published.provenance())

@@ -12,7 +12,8 @@ ALL_TASKS = frozenset(TASKS)
 
 @register_system("unprocessed")
 class Unprocessed(System):
-    """Passthrough: the degraded input scored as if it were an output (the 'Noisy' row)."""
+    """Passthrough: the degraded input scored as if it were an output (the 'Noisy' row). For
+    separation, the mixture stands for every source (the baseline SI-SDR improvement is measured from)."""
 
     tasks = ALL_TASKS
     sample_rate = None
@@ -20,12 +21,12 @@ class Unprocessed(System):
     license = "Apache-2.0"
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
-        return inputs.audio.copy()
+        return np.tile(inputs.audio, (inputs.sources, 1)) if inputs.sources > 1 else inputs.audio.copy()
 
 
 @register_system("oracle")
 class Oracle(System):
-    """Returns the clean reference: the ceiling of every intrusive metric."""
+    """Returns the clean reference (every source's, for separation): the ceiling of every intrusive metric."""
 
     tasks = ALL_TASKS
     sample_rate = None
@@ -52,4 +53,4 @@ class Silence(System):
     license = "Apache-2.0"
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
-        return np.zeros_like(inputs.audio)
+        return np.zeros((inputs.sources, len(inputs.audio)) if inputs.sources > 1 else len(inputs.audio), np.float32)

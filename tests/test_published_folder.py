@@ -3,6 +3,7 @@ published file behind each score, on small real-like demo layouts (generated aud
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from bench.audio import file_sha256
+from bench.errors import ConfigError
 from bench.pipeline import prepare_input
 from systems.folder import FolderSystem, RefusedOutputError
 from testsets.manifest import Manifest
@@ -37,7 +39,7 @@ def test_per_item_folders_the_default_layout_refuses_the_input_and_dir_finds_the
                                                  r"input file, not an output.*layout=\{dir\}/<output name>"):
         system.published_file(prepare_input(system, first).inputs)
     published = FolderSystem(root=str(root), layout="{dir}/tselm_l").published_file(prepare_input(system, second).inputs)
-    assert published.relative_path == "2/tselm_l.wav" and published.sha256 == file_sha256(root / "2" / "tselm_l.wav")
+    assert published.relative_path == "2/tselm_l.wav" and published.sha256 == (file_sha256(root / "2" / "tselm_l.wav"),)
     np.testing.assert_array_equal(published.audio, sf.read(root / "2" / "tselm_l.wav", dtype="float32")[0])
 
 
@@ -67,3 +69,22 @@ def test_parent_field_for_one_folder_per_kind(tmp_path: Path) -> None:
     inputs = prepare_input(system, item).inputs
     assert system.fields(inputs)["dir"] == "mixture" and system.fields(inputs)["parent"] == "librimix"
     assert system.published_file(inputs).relative_path == "librimix/ours/x_s1.wav"
+
+
+def test_separation_outputs_one_file_per_source(tmp_path: Path) -> None:
+    root = tmp_path / "wsj"
+    noise(root / "mix" / "x.wav", seconds=0.5)
+    tone(root / "s1" / "x.wav", seconds=0.5, freq=300)
+    tone(root / "s2" / "x.wav", seconds=0.5, freq=500)
+    tone(tmp_path / "out" / "x_s1.wav", seconds=0.5, freq=500, rate=8000)  # published at 8 kHz, sources swapped
+    tone(tmp_path / "out" / "x_s2.wav", seconds=0.5, freq=300, rate=8000)
+    (root / "m.csv").write_text("input,reference,task\nmix/x.wav,s1/x.wav|s2/x.wav,separation\n")
+    (item,) = Manifest(path=str(root / "m.csv")).items()
+    assert item.references == (root.resolve() / "s1" / "x.wav", root.resolve() / "s2" / "x.wav") and item.sources == 2
+    inputs = prepare_input(FolderSystem(root=str(tmp_path / "out")), item).inputs
+    inputs = dataclasses.replace(inputs, sources=item.sources)
+    with pytest.raises(ConfigError, match=r"needs 2 outputs \(one per source\); put \{source\} in the layout"):
+        FolderSystem(root=str(tmp_path / "out")).published_file(inputs)
+    published = FolderSystem(root=str(tmp_path / "out"), layout="{stem}_s{source}").published_file(inputs)
+    assert published.audio.shape == (2, 4000) and published.sample_rate == 8000
+    assert published.files == ("x_s1.wav", "x_s2.wav") and published.provenance()["published_file"] == "x_s1.wav|x_s2.wav"

@@ -75,3 +75,28 @@ def test_best_assignment_pairs_swapped_outputs_with_their_sources() -> None:
     assert best_assignment([s1, s2], [out_a, out_b]) == (1, 0)
     with pytest.raises(ValueError, match="2 outputs for 3 references"):
         best_assignment([s1, s2, s3], [s1, s2])
+
+
+def test_metric_instances_need_distinct_column_names() -> None:
+    from bench.columns import check_distinct_columns
+    from bench.errors import ConfigError
+    from bench.metric import build_metric, rename_scores
+    from bench.spec import parse_spec
+
+    def build(texts: list[str]):
+        specs = [parse_spec(t) for t in texts]
+        return [build_metric(s) for s in specs], specs
+
+    check_distinct_columns(*build(["aecmos", "aecmos:rate=48000"]))  # the model names its columns
+    with pytest.raises(ConfigError, match="metric 'pesq' is listed twice with the same config; list it once"):
+        check_distinct_columns(*build(["pesq", "sisdr", "pesq"]))
+    with pytest.raises(ConfigError, match=r"metrics 'plcmos' and 'plcmos:seed=1' would both write column "
+                                          r"PLCMOS; give one a label \(plcmos:seed=1,label=NAME names its columns "
+                                          r"PLCMOS@NAME\)"):
+        check_distinct_columns(*build(["plcmos", "plcmos:seed=1"]))
+    metrics, specs = build(["plcmos", "plcmos:seed=1,label=seed1", "wer:label=x"])
+    check_distinct_columns(metrics, specs)
+    assert [c.name for c in metrics[1].columns] == ["PLCMOS@seed1"] and "label=seed1" in metrics[1].version
+    assert metrics[0].version != metrics[1].version and rename_scores(metrics[1], {"PLCMOS": 3.0}) == {"PLCMOS@seed1": 3.0}
+    wer = {c.name: c for c in metrics[2].columns}
+    assert wer["WER@x"].ratio_of == ("WER_edits@x", "WER_words@x") and wer["WER_edits@x"].hidden

@@ -5,7 +5,8 @@ Known columns fill the Item: ``input`` (required), ``id``, ``reference``, ``enro
 inline such as ``0 1 1 0``), ``sample_rate``. Every other column goes into ``meta`` (numbers parsed).
 ``rename`` maps a file's own column names onto these (``rename=mixture:input|target_ref:reference``).
 ``task`` and ``talk_type`` accept any case and the data sets' own spellings (``AEC``,
-``doubletalk``, ``farend_singletalk_with_movement``; see ``bench.item``).
+``doubletalk``, ``farend_singletalk_with_movement``; see ``bench.item``). A ``separation`` row lists
+one reference per source: a JSON list, or paths separated by ``|`` (``s1/x.wav|s2/x.wav``).
 
 Loss traces: a ``loss_trace`` file is resolved inside ``trace_root`` (default: ``root``), so traces
 can live outside a read-only data tree. ``derive_trace=zeros`` gives every PLC row without a
@@ -112,7 +113,11 @@ class Manifest(TestSet):
         where = f"manifest {self.path}, row {number}"
         if "input" not in row:
             raise ConfigError(f"{where}: no 'input' column (columns: {', '.join(sorted(row))})")
-        paths = {key: resolve_inside(self.root, str(row[key]), source=where) for key in PATH_COLUMNS if key in row}
+        references = self._references(row, where)
+        paths = {key: resolve_inside(self.root, str(row[key]), source=where)
+                 for key in PATH_COLUMNS if key in row and key != "reference"}
+        if references:
+            paths["reference"] = references[0]
         item_id = str(row["id"]) if "id" in row else paths["input"].relative_to(self.root.resolve()).with_suffix("").as_posix()
         if "id" not in row and shared_input and "reference" in paths:
             item_id = f"{item_id}:{paths['reference'].stem}"
@@ -125,7 +130,8 @@ class Manifest(TestSet):
                 meta["trace_derived"] = f"zeros/{self.packet_seconds * 1000:g}ms"
             return Item(
                 id=item_id, task=task, subset=str(row.get("subset", self.subset)), input=paths["input"],
-                reference=paths.get("reference"), enrollment=paths.get("enrollment"), far_end=paths.get("far_end"),
+                reference=paths.get("reference"), extra_references=tuple(references[1:]),
+                enrollment=paths.get("enrollment"), far_end=paths.get("far_end"),
                 loss_trace=loss_trace, transcript=str(row["transcript"]) if "transcript" in row else None,
                 talk_type=normalize_talk_type(row["talk_type"]) if "talk_type" in row else None,
                 sample_rate=as_int(row["sample_rate"], "sample_rate") if "sample_rate" in row else self.sample_rate,
@@ -133,6 +139,14 @@ class Manifest(TestSet):
             )
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+
+    def _references(self, row: dict[str, Any], where: str) -> list[Path]:
+        """The ``reference`` cell: one path, or one per source (JSON list or ``|``-separated)."""
+        value = row.get("reference")
+        if value is None:
+            return []
+        parts = value if isinstance(value, list) else str(value).split("|")
+        return [resolve_inside(self.root, str(part), source=where) for part in parts if str(part).strip()]
 
     def _loss_trace(self, row: dict[str, Any], where: str) -> tuple[int, ...] | None:
         """Flags written inline (a JSON list, or ``0 1 1 0``), or a trace file inside ``trace_root``."""

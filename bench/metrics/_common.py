@@ -47,18 +47,28 @@ def is_silent(audio: np.ndarray) -> bool:
     return not np.any(audio)
 
 
-def reference_pair(ctx: ScoringContext, sample_rate: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """(reference, output) at ``sample_rate`` (the output's rate if None), truncated to the shorter.
+def reference_pairs(ctx: ScoringContext, sample_rate: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(reference, output) pairs at ``sample_rate`` (default: the item's own rate), each truncated to
+    the shorter: one pair, or for a separation item one per source in the best assignment
+    (``ScoringContext.assignment``), so every intrusive metric scores the same pairing.
 
-    Returns None when the reference is digital silence: an intrusive score against nothing is
+    A pair whose reference is digital silence is left out: an intrusive score against nothing is
     undefined (PESQ raises, SI-SDR divides by zero), so the column is absent for that item rather
     than a made-up number.
     """
-    rate = sample_rate or ctx.output_rate
-    reference, output = align(ctx.reference(rate), ctx.output(rate))
-    if is_silent(reference):
-        return None
-    return reference, output
+    rate = sample_rate or ctx.item_rate
+    if len(ctx.item.references) > 1:
+        outputs = ctx.sources(rate)
+        pairs = [align(reference, outputs[j]) for reference, j in zip(ctx.references(rate), ctx.assignment())]
+    else:
+        pairs = [align(ctx.reference(rate), ctx.output(rate))]
+    return [(reference, output) for reference, output in pairs if not is_silent(reference)]
+
+
+def mean_columns(per_pair: list[dict[str, float]]) -> dict[str, float]:
+    """Per-source scores averaged per column (a separation item's columns are source means)."""
+    columns = {name for scores in per_pair for name in scores}
+    return {name: float(np.mean([s[name] for s in per_pair if name in s])) for name in sorted(columns)}
 
 
 def onnx_session(path: str | os.PathLike[str]) -> Any:

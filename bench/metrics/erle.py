@@ -1,7 +1,7 @@
 """Echo return loss enhancement for far-end single talk, in dB.
 
 ERLE = 10 log10(sum mic^2 / sum output^2) over the whole clip (mic = ``item.input``), computed
-at the output's rate after truncating both to the shorter. It is only meaningful when the
+at the item's own rate after truncating both to the shorter. It is only meaningful when the
 microphone holds nothing but echo, so it applies to AEC items whose talk type is far-end single
 talk and is absent elsewhere. An all-zero output (perfect suppression, or a muted system) is
 clamped to ``ERLE_LIMIT_DB`` = 100 dB, as is any value beyond it.
@@ -33,6 +33,8 @@ class ERLE(Metric):
     columns = (Column("ERLE", higher_is_better=True, lower=-ERLE_LIMIT_DB, upper=ERLE_LIMIT_DB, unit="dB"),)
     needs = frozenset({"far_end", "talk_type"})
     tasks = frozenset({AEC})
+    scope = ("ERLE is defined on far-end single talk only (the microphone holds nothing but echo); "
+             "items of other talk types, or without a talk type, leave it empty")
 
     def applies_to(self, item: Item) -> bool:
         return super().applies_to(item) and item.talk_type == FAREND_SINGLE_TALK
@@ -40,4 +42,4 @@ class ERLE(Metric):
     def score(self, ctx: ScoringContext) -> dict[str, float]:
         if ctx.item.talk_type != FAREND_SINGLE_TALK:
             return {}
-        return {"ERLE": erle_db(ctx.input(ctx.output_rate), ctx.output())}
+        return {"ERLE": erle_db(ctx.input(ctx.item_rate), ctx.output(ctx.item_rate))}

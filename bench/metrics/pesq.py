@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.metric import Column, Metric, ScoringContext, register_metric
-from bench.metrics._common import is_silent, reference_pair
+from bench.metrics._common import is_silent, mean_columns, reference_pairs
 
 SAMPLE_RATE = 16000
 MOS_LQO_FLOOR = 0.999
@@ -32,14 +32,17 @@ class PESQ(Metric):
         Column("PESQ_NB", higher_is_better=True, lower=MOS_LQO_FLOOR, upper=4.549),
     )
     needs = frozenset({"reference"})
+    handles_sources = True
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
+        per_pair = [self._pair(reference, output) for reference, output in reference_pairs(ctx, SAMPLE_RATE)]
+        return mean_columns([scores for scores in per_pair if scores])
+
+    @staticmethod
+    def _pair(reference: np.ndarray, output: np.ndarray) -> dict[str, float]:
+        """Both modes on one (reference, output) pair; empty when the reference holds no speech."""
         from pesq import NoUtterancesError, pesq
 
-        pair = reference_pair(ctx, SAMPLE_RATE)
-        if pair is None:
-            return {}
-        reference, output = pair
         if is_silent(output):
             return dict(PESQ_SILENCE)
         scores = {}

@@ -1,7 +1,7 @@
 """Scale-invariant SDR (Le Roux et al., ICASSP 2019) in numpy, in dB.
 
 Both signals are made zero-mean, the output is projected on the reference, and SI-SDR is the
-energy ratio of that projection to the residual, computed in float64 at the output's rate after
+energy ratio of that projection to the residual, computed in float64 at the item's own rate after
 truncating both to the shorter. The ratio is unbounded at both ends (a perfect output divides by
 zero, a silent one takes the log of zero), so values are clamped to +/-``SISDR_LIMIT_DB`` = 100 dB:
 the oracle scores 100, an all-zero output -100. A silent reference leaves the column absent.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.metric import Column, Metric, ScoringContext, register_metric
-from bench.metrics._common import reference_pair
+from bench.metrics._common import mean_columns, reference_pairs
 
 SISDR_LIMIT_DB = 100.0
 
@@ -62,10 +62,8 @@ class SISDR(Metric):
     columns = (Column("SISDR", higher_is_better=True, lower=-SISDR_LIMIT_DB, upper=SISDR_LIMIT_DB, unit="dB"),)
     needs = frozenset({"reference"})
     implementation_version = "2"  # blockwise (bounded memory)
+    handles_sources = True
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
-        pair = reference_pair(ctx)
-        if pair is None:
-            return {}
-        value = si_sdr(*pair)
-        return {} if np.isnan(value) else {"SISDR": value}
+        values = [si_sdr(*pair) for pair in reference_pairs(ctx)]
+        return mean_columns([{"SISDR": v} for v in values if not np.isnan(v)])

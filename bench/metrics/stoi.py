@@ -1,6 +1,6 @@
 """STOI and extended STOI (ESTOI), equal to ``pystoi`` and computed in bounded memory.
 
-Output and reference are compared at the output's rate (resampled to STOI's 10 kHz with
+Output and reference are compared at the item's own rate (resampled to STOI's 10 kHz with
 ``pystoi``'s own resampler) after truncating both to the shorter. An all-zero output scores STOI
 0.0 and ESTOI close to 0; a silent reference leaves the columns absent.
 
@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from bench.metric import Column, Metric, ScoringContext, register_metric
-from bench.metrics._common import reference_pair
+from bench.metrics._common import mean_columns, reference_pairs
 
 FS = 10000
 """STOI's internal rate."""
@@ -142,18 +142,13 @@ class STOI(Metric):
     )
     needs = frozenset({"reference"})
     implementation_version = "2"  # blockwise (bounded memory); equal to pystoi to rounding
+    handles_sources = True
 
     def load(self) -> None:
         """Import pystoi once per worker (it pulls in scipy.signal and friends: seconds, not ms)."""
         import pystoi  # noqa: F401
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
-        pair = reference_pair(ctx)
-        if pair is None:
-            return {}
-        reference, output = pair
-        rate = ctx.output_rate
-        return {
-            "STOI": stoi(reference, output, rate),
-            "ESTOI": stoi(reference, output, rate, extended=True),
-        }
+        rate = ctx.item_rate
+        return mean_columns([{"STOI": stoi(reference, output, rate), "ESTOI": stoi(reference, output, rate, extended=True)}
+                             for reference, output in reference_pairs(ctx, rate)])

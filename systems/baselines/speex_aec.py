@@ -109,6 +109,7 @@ class SpeexAEC(System):
     in far-end single talk and in double talk (Speex's defaults, -40 and -15 dB; ``default`` only)."""
 
     tasks = frozenset({AEC})
+    needs = frozenset({"far_end"})
     sample_rate = 16000
     version = installed_version("speexdsp-aec")
     license = "BSD-3-Clause (libspeexdsp); speexdsp-aec wrapper declares 'Proprietary'"

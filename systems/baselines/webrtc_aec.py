@@ -27,6 +27,7 @@ class WebRTCAEC(System):
     AEC3 estimates the echo path delay itself)."""
 
     tasks = frozenset({AEC})
+    needs = frozenset({"far_end"})
     sample_rate = 16000
     version = installed_version("pywebrtc-audio")
     license = "BSD-3-Clause (WebRTC); Apache-2.0 (pywebrtc-audio)"
