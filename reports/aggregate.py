@@ -118,6 +118,13 @@ def load_run(path: Path | str, run_id: str | None = None) -> RunData:
 
 def _load_run(store_path: Path, run_id: str | None) -> RunData:
     store = ResultStore(store_path)
+    try:
+        return _read_run(store, store_path, run_id)
+    finally:  # an open connection keeps the run in the WAL file, not in the .sqlite a user copies away
+        store.close()
+
+
+def _read_run(store: ResultStore, store_path: Path, run_id: str | None) -> RunData:
     runs = store.runs()
     if runs.empty:
         raise ConfigError(f"{store_path} holds no runs")

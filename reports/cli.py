@@ -53,6 +53,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                              "wide: table* across both columns; resize: one tabular scaled to \\columnwidth")
     parser.add_argument("--latex-width", type=float, metavar="PT",
                         help="the paper's \\columnwidth in pt (default 229: two-column article; IEEE 252, ACL 219)")
+    parser.add_argument("--latex-height", type=float, metavar="PT",
+                        help="the paper's \\textheight in pt (default 550: article); taller tables are cut "
+                             "into floats \"continued from\" the first")
     parser.add_argument("--max-items", type=int, default=10, help="listening page: items per subset, 0 for all (default: 10)")
     parser.add_argument("--plot-format", default="png,pdf", help="plot file formats (default: png,pdf)")
     parser.add_argument("--plots-dir", type=Path, help="where figures go (default: OUT/plots)")
@@ -64,7 +67,7 @@ def run_report(args: argparse.Namespace) -> int:
     from reports.compare import (compare_systems, paired_latex, paired_markdown, reported_vs_reproduced,
                                  reproduced_latex, reproduced_markdown, write_comparison_json)
     from reports.export import write_csv, write_json
-    from reports.latex import COLUMN_WIDTH_PT, LAYOUTS, render_latex
+    from reports.latex import COLUMN_WIDTH_PT, LAYOUTS, TEXT_HEIGHT_PT, render_latex
     from reports.notes import notes_markdown
     from reports.reference import load_reference
     from reports.tables import build_tables, render_markdown
@@ -91,7 +94,8 @@ def run_report(args: argparse.Namespace) -> int:
     cells = aggregate(run)
     tables = [t for t in build_tables(run, cells, with_ci=args.ci, columns=columns) if t.rows]
     markdown = render_markdown(tables, title=f"Results: {run.name}") + notes_markdown(run)
-    latex = render_latex(tables, layout=args.latex_layout, width=args.latex_width or COLUMN_WIDTH_PT)
+    latex = render_latex(tables, layout=args.latex_layout, width=args.latex_width or COLUMN_WIDTH_PT,
+                         height=args.latex_height or TEXT_HEIGHT_PT)
     for reference in references:
         rows = reported_vs_reproduced(run, reference, cells, columns)
         markdown += "\n" + reproduced_markdown(run, reference, rows, columns)

@@ -173,10 +173,9 @@ def reproduced_latex(run: RunData, reference: Reference, rows: Sequence[Reproduc
     header = [latex_text(h) for h in header]
     body = [[latex_escape(v) for v in line[:4]] + line[4:] for line in body]
     notes = " ".join(latex_text(f"{w[0].upper()}{w[1:]}.") for w in reproduction_warnings(run, reference, rows))
-    caption = (f"Reported vs reproduced: {latex_text(reference.title)}. $\\Delta$ = ours $-$ paper; n = items we "
-               f"scored. {notes}".strip())
-    return simple_latex_table(caption, label_for(run.name, reference.id), header, body,
-                              "@{}lllr" + "r" * (len(header) - 4) + "@{}")
+    return simple_latex_table(f"Reported vs reproduced: {latex_text(reference.title)}",
+                              f"$\\Delta$ = ours $-$ paper; n = items we scored. {notes}",
+                              label_for(run.name, reference.id), header, body, "@{}lllr" + "r" * (len(header) - 4) + "@{}")
 
 
 def reference_markdown(reference: Reference) -> str:
@@ -277,10 +276,9 @@ def paired_latex(run: RunData, a: str, b: str, results: Sequence[dict[str, Any]]
     header = [latex_text(h) for h in header[2:]]
     groups = [latex_escape(line[0] if line[0] == line[1] else f"{line[0]} / {line[1]}") for line in body]
     body = [[latex_escape(v) for v in line[2:4]] + line[4:8] + [latex_text(v) for v in line[8:]] for line in body]
-    caption = (f"Paired comparison, A = {latex_escape(a)}, B = {latex_escape(b)}. "
-               + " ".join(latex_text(n) for n in _paired_notes(results)))
-    return simple_latex_table(caption, label_for(run.name, f"{a}-vs-{b}"), header, body, "@{}lrrrrrrrrl@{}",
-                              groups=groups)
+    return simple_latex_table(f"Paired comparison, A = {latex_escape(a)}, B = {latex_escape(b)}",
+                              " ".join(latex_text(n) for n in _paired_notes(results)),
+                              label_for(run.name, f"{a}-vs-{b}"), header, body, "@{}lrrrrrrrrl@{}", groups=groups)
 
 
 def write_comparison_json(run: RunData, a: str, b: str, results: Sequence[dict[str, Any]], path: Path) -> Path:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's two report figures, from a small real run (about 5 minutes on 2 cores):
 #   docs/img/listening_page.png  the listening page (spectrograms, A/B, groups) in headless Chromium
-#   docs/img/latex_table.png     results.tex, unedited, compiled in a two-column article (pdflatex)
+#   docs/img/latex_table.png     results.tex, unedited, compiled in a two-column article (pdflatex), pages 1-2
 # Needs chromium, pdflatex and pdftoppm (apt-get install chromium texlive-latex-recommended poppler-utils).
 # SEBENCH="python -m bench.cli" runs a checkout's own code instead of the installed command.
 set -euo pipefail
@@ -24,6 +24,20 @@ chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars 
 TEX=$(mktemp -d)
 cp docs/latex/two_column.tex "$TEX/paper.tex"
 cp $OUT/results.tex "$TEX/tables.tex"
-(cd "$TEX" && pdflatex -interaction=nonstopmode -halt-on-error paper.tex > /dev/null)
-pdftoppm -png -r 110 -f 1 -l 1 -singlefile "$TEX/paper.pdf" docs/img/latex_table
+for pass in 1 2; do  # twice: the continued table refers to the first by number
+  (cd "$TEX" && pdflatex -interaction=nonstopmode -halt-on-error paper.tex > /dev/null)
+done
+pdftoppm -png -r 80 -f 1 -l 2 "$TEX/paper.pdf" "$TEX/page"
+python3 - "$TEX" <<'PY'
+import sys
+from pathlib import Path
+from PIL import Image  # matplotlib's dependency
+pages = [Image.open(p).convert("RGB") for p in sorted(Path(sys.argv[1]).glob("page-*.png"))]
+sheet = Image.new("RGB", (sum(p.width for p in pages) + 8 * (len(pages) - 1), max(p.height for p in pages)), "#888")
+x = 0
+for page in pages:
+    sheet.paste(page, (x, 0))
+    x += page.width + 8
+sheet.save("docs/img/latex_table.png", optimize=True)
+PY
 echo "wrote docs/img/listening_page.png docs/img/latex_table.png"

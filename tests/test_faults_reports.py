@@ -237,3 +237,24 @@ def test_corrupt_database_is_one_line(tmp_path: Path, baseline: Path, damage: st
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert f"{store} is not a readable sebench results database" in err
+
+
+def test_a_report_closes_the_store_so_a_copied_sqlite_holds_the_run(tmp_path: Path) -> None:
+    """SQLite in WAL mode moves committed rows into results.sqlite only when the last connection
+    closes. A report that left its connection to the garbage collector (kept alive here, as by any
+    traceback that references it) made the writer's close a non-last one, and a results.sqlite copied
+    on its own (from a cluster, into a leaderboard) held no runs."""
+    from bench.errors import ConfigError
+    from reports.aggregate import load_run
+
+    path = tmp_path / "runs" / "r" / "results.sqlite"
+    writer = ResultStore(path)
+    run_id = writer.start_run("r", {"seed": 0, "testsets": []}, {})
+    with pytest.raises(ConfigError) as failed:
+        load_run(path, "no-such-run")
+    assert load_run(path).run_id == run_id
+    writer.close()
+    copied = tmp_path / "copied.sqlite"
+    copied.write_bytes(path.read_bytes())
+    assert load_run(copied).run_id == run_id
+    assert failed.value.__traceback__ is not None

@@ -16,7 +16,7 @@ import pytest
 
 from _reports_support import build_results
 from bench.cli import main
-from reports.latex import column_groups, label_for, latex_number, render_latex
+from reports.latex import column_groups, label_for, latex_number, render_latex, simple_latex_table
 from reports.tables import Cell, Table
 
 PDFLATEX = shutil.which("pdflatex")
@@ -76,6 +76,7 @@ def compile_tables(tex: str, folder: Path) -> tuple[str, list[tuple[float, float
 def assert_fits(log: str, words: list[tuple[float, float, str]], left: float, column: float, *,
                 span: float | None = None) -> None:
     assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox \(([\d.]+pt) too wide\)", log)
+    assert "Float too large" not in log, re.findall(r"Float too large for page by ([\d.]+pt)", log)
     gap_start = left + (span or column)
     assert not [w for w in words if w[0] < gap_start - 1 and w[1] > gap_start + 1], "a word crosses the column edge"
 
@@ -110,7 +111,12 @@ def test_wide_tables_are_split_into_column_groups() -> None:
     assert len(groups) >= 2 and sum(groups, []) == list(range(len(README_COLUMNS)))
     assert column_groups(readme_table(with_ci=False), 2000.0) == [list(range(len(README_COLUMNS)))]
     tex = render_latex([readme_table(with_ci=False)])
-    assert tex.count(r"\begin{tabular}{@{}l") == len(groups) and tex.count(r"\caption") == 1
+    assert tex.count(r"\begin{tabular}{@{}l") == len(groups)
+    # three stacked groups of 14 rows are taller than a page: the last one is continued in a second float
+    captions = re.findall(r"\\caption\{(.*)\}\n\\label\{(.*)\}", tex)
+    assert len(captions) == 2 and "Bold: best per column" in captions[0][0]
+    assert captions[1] == (r"Results on synthetic (readme), continued from Table~\ref{tab:readme-synthetic}.",
+                           "tab:readme-synthetic-part2")
 
 
 @needs_tex
@@ -131,7 +137,7 @@ def test_other_layouts_compile_and_fit(tmp_path: Path, layout: str) -> None:
     tex = render_latex([readme_table(with_ci=True)], layout=layout)
     assert (r"\begin{table*}" in tex) == (layout == "wide") and (r"\resizebox{\columnwidth}" in tex) == (layout == "resize")
     log, words, left, column = compile_tables(tex, tmp_path)
-    assert "Overfull \\hbox" not in log
+    assert "Overfull \\hbox" not in log and "Float too large" not in log
 
 
 @needs_tex
@@ -143,6 +149,48 @@ def test_report_tex_compiles_with_reference_and_comparison(tmp_path: Path) -> No
     assert "Reported vs reproduced" in tex and "Paired comparison" in tex
     assert len(set(re.findall(r"\\label\{([^}]+)\}", tex))) == len(re.findall(r"\\label\{", tex)) == 4
     log, words, left, column = compile_tables(tex, tmp_path / "tex")
-    assert "Overfull \\hbox" not in log
+    assert "Overfull \\hbox" not in log and "Float too large" not in log
     comparison = (tmp_path / "out" / "comparison.json").read_text()
     assert '"p_holm"' in comparison and '"schema": "sebench.comparison"' in comparison
+
+
+def tall_table(subsets: int, systems: int) -> Table:
+    base = readme_table(with_ci=False)
+    row = base.rows[0][2]
+    rows = tuple((f"subset_{s}", f"system-{k}", row) for s in range(subsets) for k in range(systems))
+    return Table(testset=base.testset, columns=base.columns, arrows=base.arrows, show_subset=True, rows=rows,
+                 units=base.units, run_name="tall")
+
+
+FILLER = "\n\n".join(["Speech enhancement results are discussed in the text around the tables. " * 12] * 40)
+
+
+def pages_holding(folder: Path, text: str) -> list[int]:
+    """The pages of the compiled paper whose text contains ``text``."""
+    pages = subprocess.run([PDFTOTEXT, "-layout", "paper.pdf", "-"], cwd=folder, check=True, capture_output=True,
+                           text=True, timeout=60).stdout.split("\f")
+    return [number + 1 for number, page in enumerate(pages) if text in page]
+
+
+@needs_tex
+@pytest.mark.parametrize("layout", ["column", "wide", "resize"])
+def test_tall_tables_are_continued_and_stay_near_their_text(tmp_path: Path, layout: str) -> None:
+    """A float taller than the page is cut off at its bottom (pdflatex only warns "Float too large"),
+    and a [t] float above \\topfraction waits for the end of the paper: neither may happen."""
+    tex = render_latex([tall_table(subsets=3, systems=12)], layout=layout)
+    header = [r"Column", "n", "A", "B"]
+    body = [[f"col{i}", "3", "1.00", latex_number(-0.5, 2)] for i in range(54)]
+    paired = simple_latex_table("Paired comparison, A = a, B = b", "Holm-corrected.", "tab:tall-a-vs-b", header, body,
+                                "@{}lrrr@{}", groups=[f"subset {i // 9}" for i in range(54)])
+    log, words, left, column = compile_tables(tex + "\n" + paired + FILLER, tmp_path)
+    assert "Float too large" not in log, re.findall(r"Float too large for page by ([\d.]+pt)", log)
+    assert "Overfull \\hbox" not in log
+    assert paired.count(r"\caption{") >= 2 and r"\label{tab:tall-a-vs-b-part2}" in paired
+    groups = {"column": column_groups(tall_table(3, 12), 229.0), "wide": column_groups(tall_table(3, 12), 468.0),
+              "resize": [[0]]}[layout]
+    assert len(re.findall(r"^system-\d+ &", tex, flags=re.M)) == 36 * len(groups)  # every row once per group
+    if layout != "resize":  # scaled down to the column, 36 rows fit one float
+        assert "continued from Table~\\ref{tab:tall-synthetic}" in tex
+    last = pages_holding(tmp_path, "Speech enhancement")[-1]
+    first_table, first_paired = pages_holding(tmp_path, "Results on synthetic")[0], pages_holding(tmp_path, "Paired")[0]
+    assert first_table <= 2 and first_paired <= 4 < last, (first_table, first_paired, last)

@@ -57,9 +57,12 @@ def load_source(text: str) -> Source:
     store_path = resolve_store(path)
     run = load_run(store_path, run_id)
     store = ResultStore(store_path)
-    record = store.runs().set_index("run_id").loc[run.run_id]
-    return Source(run=run, path=store_path.parent, created_at=float(record["created_at"]),
-                  config_hash=str(record["config_hash"] or ""), column_metrics=store.column_metrics(run.run_id))
+    try:
+        record = store.runs().set_index("run_id").loc[run.run_id]
+        return Source(run=run, path=store_path.parent, created_at=float(record["created_at"]),
+                      config_hash=str(record["config_hash"] or ""), column_metrics=store.column_metrics(run.run_id))
+    finally:
+        store.close()
 
 
 def load_sources(arguments: Sequence[str]) -> list[Source]:
