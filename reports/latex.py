@@ -376,7 +376,7 @@ def simple_latex_table(title: str, notes: str, label: str, header: Sequence[str]
             lines.append(r"\resizebox{\textwidth}{!}{%")
         lines += [rf"\begin{{tabular}}{{{align}}}", r"\toprule", " & ".join(header) + r" \\", r"\midrule"]
         previous = None
-        for index in packed.parts[0][1]:
+        for index in (packed.parts[0][1] if packed.parts else []):
             if groups is not None and groups[index] != previous:
                 if previous is not None:
                     lines.append(r"\midrule")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's two report figures, from a small real run (about 5 minutes on 2 cores):
 #   docs/img/listening_page.png  the listening page (spectrograms, A/B, groups) in headless Chromium
-#   docs/img/latex_table.png     results.tex, unedited, compiled in a two-column article (pdflatex), pages 1-2
+#   docs/img/latex_table.png     results.tex, unedited, compiled in a two-column article (pdflatex), its first pages side by side
 # Needs chromium, pdflatex and pdftoppm (apt-get install chromium texlive-latex-recommended poppler-utils).
 # SEBENCH="python -m bench.cli" runs a checkout's own code instead of the installed command.
 set -euo pipefail
