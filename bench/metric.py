@@ -18,6 +18,7 @@ from bench.audio import audio_info, load_audio, resample
 from bench.builtins import BUILTIN_METRICS
 from bench.errors import ConfigError
 from bench.item import SEPARATION, Item, task_parts
+from bench.options import Configurable
 from bench.registry import Registry
 from bench.spec import Spec
 
@@ -138,10 +139,10 @@ class ScoringContext:
         return self._item_signal("far_end", sample_rate)
 
 
-class Metric(ABC):
+class Metric(Configurable, ABC):
     """Base class. ``score`` may omit columns that do not apply to an item (absent, not an error)."""
 
-    name: ClassVar[str] = ""
+    kind = "metric"
     columns: ClassVar[tuple[Column, ...]] = ()
     needs: ClassVar[frozenset[str]] = frozenset()
     tasks: ClassVar[frozenset[str] | None] = None
@@ -154,7 +155,7 @@ class Metric(ABC):
     """Scores separation outputs (one per source, best assignment); other metrics skip those items."""
 
     def __init__(self, **config: Any) -> None:
-        self.config: dict[str, Any] = dict(config)
+        super().__init__(**config)
         self.column_renames: dict[str, str] = {}
 
     def model_files(self) -> dict[str, str]:

@@ -18,6 +18,7 @@ import numpy as np
 from bench.builtins import BUILTIN_SYSTEMS
 from bench.errors import ConfigError
 from bench.hashing import digest
+from bench.options import Configurable
 from bench.registry import Registry
 from bench.spec import Spec
 
@@ -119,7 +120,7 @@ class SystemCard:
         return asdict(self)
 
 
-class System(ABC):
+class System(Configurable, ABC):
     """Base class for adapters. Subclasses set the class attributes and implement ``enhance``.
 
     Instances are built once per worker with the user's config (``**config``) and may hold loaded
@@ -127,7 +128,7 @@ class System(ABC):
     per item.
     """
 
-    name: ClassVar[str] = ""
+    kind = "system"
     tasks: ClassVar[frozenset[str]] = frozenset()
     sample_rate: ClassVar[int | None] = 16000
     """Native rate; ``None`` means rate-agnostic (the item's own rate is passed through)."""
@@ -146,9 +147,6 @@ class System(ABC):
     batch_size: ClassVar[int] = 8
     """Items of one variant the parallel executors hand over together, if ``enhance_batch`` is
     overridden (otherwise every item is scheduled on its own)."""
-
-    def __init__(self, **config: Any) -> None:
-        self.config: dict[str, Any] = dict(config)
 
     def variants(self) -> list[str]:
         """Every configuration this adapter yields as a table row."""

@@ -10,6 +10,7 @@ from bench.audio import audio_info
 from bench.builtins import BUILTIN_TESTSETS
 from bench.errors import AudioError
 from bench.item import Item
+from bench.options import Configurable
 from bench.registry import Registry
 
 SIGNAL_FIELDS = ("input", "reference", "enrollment", "far_end")
@@ -59,15 +60,12 @@ def file_warnings(item: Item) -> list[FileWarning]:
     return warnings
 
 
-class TestSet(ABC):
+class TestSet(Configurable, ABC):
     """Subclasses take their options (root folder, subset, ...) as keyword config."""
 
     __test__ = False  # not a pytest class
-    name: ClassVar[str] = ""
+    kind = "test set"
     version: ClassVar[str] = "1"
-
-    def __init__(self, **config: Any) -> None:
-        self.config: dict[str, Any] = dict(config)
 
     @abstractmethod
     def items(self) -> Iterable[Item]:

@@ -45,8 +45,8 @@ from bench.audio import file_sha256, fit_length, load_audio
 from bench.errors import BadOutputError, ConfigError
 from bench.item import TASKS, normalize_task, task_parts
 from bench.system import DEFAULT_VARIANT, EnhanceInput, EnhanceOutput, System, register_system
-from testsets._config import as_float, as_list, reject_unknown
-from testsets._paths import expand_root, resolve_inside
+from testsets._config import as_float, as_list
+from testsets._paths import resolve_inside
 
 DEFAULT_LAYOUTS = ("{id}", "{stem}")
 DEFAULT_SUFFIXES = ("", "_proc", "_enhanced")
@@ -100,12 +100,11 @@ class FolderSystem(System):
     reads_item_files = True
     version = "2"
     license = "outputs' own"
-    KEYS = {"root", "layout", "suffix", "ext", "length_tolerance", "tasks"}
+    data_root = True
+    options = dict.fromkeys(("layout", "suffix", "ext", "length_tolerance", "tasks"))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        reject_unknown(config, self.KEYS, "folder")
-        self.root = expand_root(config.get("root"), "folder")
         self.config["root"] = str(self.root)
         self.layouts = as_list(config.get("layout"), "layout") or list(DEFAULT_LAYOUTS)
         for layout in self.layouts:

@@ -19,6 +19,7 @@ class Unprocessed(System):
     sample_rate = None
     version = "1"
     license = "Apache-2.0"
+    options = {}
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         return np.tile(inputs.audio, (inputs.sources, 1)) if inputs.sources > 1 else inputs.audio.copy()
@@ -33,6 +34,7 @@ class Oracle(System):
     version = "1"
     license = "Apache-2.0"
     uses_reference = True
+    options = {}
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         if inputs.reference is None and AEC in task_parts(inputs.task):
@@ -51,6 +53,7 @@ class Silence(System):
     sample_rate = None
     version = "1"
     license = "Apache-2.0"
+    options = {}
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         return np.zeros((inputs.sources, len(inputs.audio)) if inputs.sources > 1 else len(inputs.audio), np.float32)

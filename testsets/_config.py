@@ -53,13 +53,6 @@ def as_mapping(value: Any, key: str) -> dict[str, str]:
     return out
 
 
-def reject_unknown(config: dict[str, Any], known: set[str], what: str) -> None:
-    """A typo in a key (``subsets`` for ``subset``) must not be silently ignored."""
-    unknown = sorted(set(config) - known)
-    if unknown:
-        raise ConfigError(f"{what}: unknown config keys {unknown}; known: {sorted(known)}")
-
-
 def numeric(text: str) -> Any:
     """'5' -> 5, '-2.5' -> -2.5, anything else unchanged: meta values parsed from names and CSVs."""
     for cast in (int, float):

@@ -1,4 +1,5 @@
-"""Path rules shared by every loader: where a data set lives and which files it may point at.
+"""Path rules shared by the loaders: which files a data set may point at (its root folder is
+checked by ``bench.options.expand_root``).
 
 A manifest or list file is data, not code, so it must not be able to make the harness read
 ``/etc/passwd`` or a sibling user's folder: every path it names is resolved inside the data root,
@@ -11,19 +12,6 @@ import os
 from pathlib import Path
 
 from bench.errors import ConfigError
-
-
-def expand_root(value: str | os.PathLike[str] | None, what: str) -> Path:
-    """A configured folder (``~`` and ``$VARS`` expanded, made absolute), which must exist.
-
-    Absolute, so items stay valid in worker processes and in stored results whatever the cwd.
-    """
-    if value is None or str(value).strip() == "":
-        raise ConfigError(f"{what}: 'root' is required (the data set's folder)")
-    path = Path(os.path.expandvars(os.path.expanduser(str(value))))
-    if not path.is_dir():
-        raise ConfigError(f"{what}: folder {path} does not exist")
-    return path.resolve()
 
 
 def expand_file(value: str | os.PathLike[str], what: str) -> Path:

@@ -27,8 +27,7 @@ from typing import Any, Iterable
 from bench.errors import ConfigError
 from bench.item import AEC, DOUBLE_TALK, FAREND_SINGLE_TALK, NEAREND_SINGLE_TALK, Item, normalize_talk_type
 from bench.testset import TestSet, register_testset
-from testsets._config import as_int, as_list, numeric, reject_unknown
-from testsets._paths import expand_root
+from testsets._config import as_int, as_list, numeric
 
 SCENARIO_TALK = {
     "farend_singletalk": FAREND_SINGLE_TALK,
@@ -56,12 +55,11 @@ class AECChallenge(TestSet):
     """AEC Challenge: *_mic.wav + *_lpb.wav (far end), talk type from the name; synthetic set."""
 
     version = "1"
-    KEYS = {"root", "subset", "sample_rate"}
+    data_root = True
+    options = dict.fromkeys(("subset", "sample_rate"))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        reject_unknown(config, self.KEYS, "aec-challenge")
-        self.root = expand_root(config.get("root"), "aec-challenge")
         self.only = as_list(config.get("subset"), "subset")
         self.sample_rate = as_int(config["sample_rate"], "sample_rate") if "sample_rate" in config else None
 

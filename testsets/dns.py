@@ -24,8 +24,8 @@ from typing import Any, Iterable
 from bench.errors import ConfigError
 from bench.item import DENOISE, Item
 from bench.testset import TestSet, register_testset
-from testsets._config import as_int, as_list, numeric, reject_unknown
-from testsets._paths import expand_root, find_subdir
+from testsets._config import as_int, as_list, numeric
+from testsets._paths import find_subdir
 
 SYNTHETIC = ("no_reverb", "with_reverb")
 DEFAULT_SUBSETS = ("no_reverb", "with_reverb", "real_recordings")
@@ -75,12 +75,11 @@ class DNSChallenge(TestSet):
     """DNS Challenge test set: no_reverb / with_reverb (clean pairs), real_recordings and blind sets."""
 
     version = "1"
-    KEYS = {"root", "subset", "sample_rate"}
+    data_root = True
+    options = dict.fromkeys(("subset", "sample_rate"))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        reject_unknown(config, self.KEYS, "dns")
-        self.root = expand_root(config.get("root"), "dns")
         self.rate_override = as_int(config["sample_rate"], "sample_rate") if "sample_rate" in config else None
         requested = as_list(config.get("subset"), "subset")
         self.subsets = requested or [s for s in DEFAULT_SUBSETS if self._subset_dir(s) is not None]

@@ -29,9 +29,10 @@ from typing import Any, Iterable
 
 from bench.errors import ConfigError
 from bench.item import DENOISE, TSE, Item
+from bench.options import expand_root
 from bench.testset import TestSet, register_testset
-from testsets._config import as_int, reject_unknown
-from testsets._paths import expand_file, expand_root, resolve_inside
+from testsets._config import as_int
+from testsets._paths import expand_file, resolve_inside
 from testsets._tse import pick_enrollment, read_enrollment_list, target_index
 
 MIXES = {"mix_clean": TSE, "mix_both": f"{TSE}+{DENOISE}", "mix_single": DENOISE}
@@ -63,12 +64,11 @@ class Libri2Mix(TestSet):
     """Libri2Mix metadata CSVs (mix_clean / mix_both): one TSE item per target, seeded enrollment."""
 
     version = "1"
-    KEYS = {"root", "split", "mix", "metadata", "librispeech_root", "enrollment", "enrollment_root", "seed", "sample_rate"}
+    data_root = True
+    options = dict.fromkeys(("split", "mix", "metadata", "librispeech_root", "enrollment", "enrollment_root", "seed", "sample_rate"))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        reject_unknown(config, self.KEYS, "libri2mix")
-        self.root = expand_root(config.get("root"), "libri2mix")
         self.split = str(config.get("split", "test"))
         self.mix = str(config.get("mix", "mix_clean"))
         if self.mix not in MIXES:

@@ -29,9 +29,10 @@ from typing import Any, Iterable
 
 from bench.errors import ConfigError
 from bench.item import DENOISE, PLC, Item, normalize_talk_type, normalize_task, task_parts
+from bench.options import expand_root
 from bench.testset import TestSet, register_testset
-from testsets._config import as_int, as_mapping, numeric, reject_unknown
-from testsets._paths import expand_file, expand_root, resolve_inside
+from testsets._config import as_int, as_mapping, numeric
+from testsets._paths import expand_file, resolve_inside
 from testsets.plc_challenge import derive_options, derive_zero_trace, read_loss_trace
 
 PATH_COLUMNS = ("input", "reference", "enrollment", "far_end")
@@ -73,11 +74,10 @@ class Manifest(TestSet):
     """A CSV/TSV/JSONL manifest (input, reference, enrollment, far_end, transcript, task, ...)."""
 
     version = "2"
-    KEYS = {"path", "root", "task", "subset", "rename", "sample_rate", "trace_root", "derive_trace", "packet_ms"}
+    options = dict.fromkeys(("path", "root", "task", "subset", "rename", "sample_rate", "trace_root", "derive_trace", "packet_ms"))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        reject_unknown(config, self.KEYS, "manifest")
         if not config.get("path"):
             raise ConfigError("manifest: 'path' is required (the .csv, .tsv or .jsonl file)")
         self.path = expand_file(config["path"], "manifest").resolve()

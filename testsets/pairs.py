@@ -18,8 +18,7 @@ from typing import Any, Iterable
 from bench.errors import ConfigError
 from bench.item import DECLIP, DENOISE, DEREVERB, PLC, Item, normalize_task, task_parts
 from bench.testset import TestSet, register_testset
-from testsets._config import as_int, as_list, as_mapping, reject_unknown
-from testsets._paths import expand_root
+from testsets._config import as_int, as_list, as_mapping
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
@@ -51,12 +50,11 @@ class PairsFolder(TestSet):
     """A folder of noisy/clean pairs (flat, or one folder per subset such as the SEFlow demo's)."""
 
     version = "1"
-    KEYS = {"root", "input", "reference", "subset", "task", "sample_rate"}
+    data_root = True
+    options = dict.fromkeys(("input", "reference", "subset", "task", "sample_rate"))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        reject_unknown(config, self.KEYS, "pairs")
-        self.root = expand_root(config.get("root"), "pairs")
         self.input_dir = str(config.get("input", "noisy"))
         self.reference_dir = str(config.get("reference", "clean"))
         self.only = as_list(config.get("subset"), "subset")

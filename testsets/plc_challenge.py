@@ -30,9 +30,10 @@ import numpy as np
 from bench.audio import audio_info, load_audio
 from bench.errors import AudioError, ConfigError
 from bench.item import PACKET_SECONDS, PLC, Item
+from bench.options import expand_root
 from bench.testset import TestSet, register_testset
-from testsets._config import as_float, as_int, reject_unknown
-from testsets._paths import expand_root, resolve_inside
+from testsets._config import as_float, as_int
+from testsets._paths import resolve_inside
 
 TRACE_SUFFIX = "_is_lost.txt"
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -126,12 +127,11 @@ class PLCChallenge(TestSet):
     """PLC Challenge: lossy wavs + *_is_lost.txt traces (20 ms packets), optional clean folder."""
 
     version = "2"
-    KEYS = {"root", "clean", "lossy", "trace_root", "derive_trace", "packet_ms", "subset", "sample_rate"}
+    data_root = True
+    options = dict.fromkeys(("clean", "lossy", "trace_root", "derive_trace", "packet_ms", "subset", "sample_rate"))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        reject_unknown(config, self.KEYS, "plc-challenge")
-        self.root = expand_root(config.get("root"), "plc-challenge")
         self.clean = self._folder(config, "clean")
         self.lossy = self._folder(config, "lossy") or self.root
         self.trace_root = expand_root(config["trace_root"], "plc-challenge trace_root") if config.get("trace_root") else self.root

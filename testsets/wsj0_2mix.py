@@ -20,9 +20,10 @@ from typing import Any, Iterable
 
 from bench.errors import ConfigError
 from bench.item import TSE, Item
+from bench.options import expand_root
 from bench.testset import TestSet, register_testset
-from testsets._config import as_int, numeric, reject_unknown
-from testsets._paths import expand_file, expand_root
+from testsets._config import as_int, numeric
+from testsets._paths import expand_file
 from testsets._tse import read_enrollment_list, target_index
 
 MIX_NAME = re.compile(r"^(?P<utt1>[0-9a-z]{8})_(?P<snr1>-?\d+(?:\.\d+)?)_(?P<utt2>[0-9a-z]{8})_(?P<snr2>-?\d+(?:\.\d+)?)"
@@ -60,12 +61,11 @@ class WSJ0Mix(TestSet):
     """WSJ0-2mix tt/{mix,s1,s2} with an enrollment list (or the wsj0-2mix-extr aux/ folder)."""
 
     version = "1"
-    KEYS = {"root", "split", "enrollment", "enrollment_root", "transcripts", "sample_rate"}
+    data_root = True
+    options = dict.fromkeys(("split", "enrollment", "enrollment_root", "transcripts", "sample_rate"))
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        reject_unknown(config, self.KEYS, "wsj0-2mix")
-        self.root = expand_root(config.get("root"), "wsj0-2mix")
         self.split = str(config.get("split", "tt"))
         self.folder = self.root / self.split if (self.root / self.split / "mix").is_dir() else self.root
         if not (self.folder / "mix").is_dir() or not (self.folder / "s1").is_dir():

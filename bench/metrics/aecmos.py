@@ -17,6 +17,8 @@ footnotes say how many items were truncated.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +50,41 @@ def _columns(suffix: str) -> tuple[Column, ...]:
     )
 
 
+def model_path(rate: int, scenario: bool) -> Path:
+    return package_dir("speechmos", "all") / "aecmos_models" / _MODELS[(rate, scenario)][0]
+
+
+@lru_cache(maxsize=4)
+def _session(rate: int, scenario: bool) -> Any:
+    return onnx_session(model_path(rate, scenario))
+
+
+def aecmos_fn(far_end: np.ndarray, mic: np.ndarray, output: np.ndarray, *, rate: int = 16000,
+              talk_type: str | None = None) -> tuple[float, float]:
+    """(echo MOS, other-degradation MOS) for signals at ``rate`` (16000 or 48000), truncated to the
+    shortest and to the model's 20 s; the scenario-aware model when ``talk_type`` is given (required
+    at 48 kHz). Models load once per process."""
+    scenario = talk_type is not None
+    if (rate, scenario) not in _MODELS:
+        raise ConfigError("aecmos: the 48 kHz model needs the item's talk type" if rate == 48000
+                          else f"aecmos: rate must be 16000 or 48000, got {rate}")
+    _, dft, hidden = _MODELS[(rate, scenario)]
+    signals = [s[: MAX_SECONDS * rate] for s in align(far_end, mic, output)]
+    feats = [mos_features(s, rate, n_fft=dft + 1, hop=dft // 2, n_mels=160) for s in signals]
+    if scenario:
+        code = _SCENARIO[talk_type]
+        near_single, far_single = float(code == "nst"), float(code == "st")
+        fills = (1.0 - near_single, 1.0 - far_single, 1.0)  # lpb, mic, enh markers
+        feats = [
+            np.concatenate([f, np.full((_MARKER_FRAMES, f.shape[1]), fill), np.zeros((_MARKER_FRAMES, f.shape[1]))])
+            for f, fill in zip(feats, fills)
+        ]
+    stacked = np.stack(feats).astype(np.float32)[np.newaxis]
+    session = _session(rate, scenario)
+    result = session.run([], {session.get_inputs()[0].name: stacked, "h0": np.zeros(hidden, dtype=np.float32)})[0]
+    return float(result[0]), float(result[1])
+
+
 @register_metric("aecmos")
 class AECMOS(Metric):
     columns = _columns("")
@@ -56,52 +93,30 @@ class AECMOS(Metric):
     implementation_version = "2"
     scope = (f"AECMOS scores at most the first {MAX_SECONDS} s of each clip (the model's input limit), "
              "after truncating far end, microphone and output to the shortest")
+    options = {"rate": 16000}
 
     def __init__(self, **config: Any) -> None:
-        config.setdefault("rate", 16000)
         super().__init__(**config)
         self.rate = int(self.config["rate"])
         if self.rate not in (16000, 48000):
             raise ConfigError(f"aecmos: rate must be 16000 or 48000, got {self.rate}")
         self.suffix = "" if self.rate == 16000 else f"@{self.rate // 1000}k"
         self.columns = _columns(self.suffix)
-        self._sessions: dict[bool, Any] = {}
 
     def _variants(self) -> list[bool]:
         return [True] if self.rate == 48000 else [True, False]
 
-    def _path(self, scenario: bool) -> Any:
-        return package_dir("speechmos", "all") / "aecmos_models" / _MODELS[(self.rate, scenario)][0]
-
     def model_files(self) -> dict[str, str]:
-        return {f"speechmos/aecmos_models/{self._path(s).name}": model_sha256(self._path(s)) for s in self._variants()}
+        return {f"speechmos/aecmos_models/{model_path(self.rate, s).name}": model_sha256(model_path(self.rate, s))
+                for s in self._variants()}
 
     def load(self) -> None:
         for scenario in self._variants():
-            if scenario not in self._sessions:
-                self._sessions[scenario] = onnx_session(self._path(scenario))
+            _session(self.rate, scenario)
 
     def predict(self, far_end: np.ndarray, mic: np.ndarray, output: np.ndarray, talk_type: str | None) -> tuple[float, float]:
-        """(echo MOS, other-degradation MOS) for signals at ``self.rate``."""
-        scenario = talk_type is not None
-        if not scenario and self.rate == 48000:
-            raise ConfigError("aecmos: the 48 kHz model needs the item's talk type")
-        self.load()
-        _, dft, hidden = _MODELS[(self.rate, scenario)]
-        signals = [s[: MAX_SECONDS * self.rate] for s in align(far_end, mic, output)]
-        feats = [mos_features(s, self.rate, n_fft=dft + 1, hop=dft // 2, n_mels=160) for s in signals]
-        if scenario:
-            code = _SCENARIO[talk_type]
-            near_single, far_single = float(code == "nst"), float(code == "st")
-            fills = (1.0 - near_single, 1.0 - far_single, 1.0)  # lpb, mic, enh markers
-            feats = [
-                np.concatenate([f, np.full((_MARKER_FRAMES, f.shape[1]), fill), np.zeros((_MARKER_FRAMES, f.shape[1]))])
-                for f, fill in zip(feats, fills)
-            ]
-        stacked = np.stack(feats).astype(np.float32)[np.newaxis]
-        session = self._sessions[scenario]
-        result = session.run([], {session.get_inputs()[0].name: stacked, "h0": np.zeros(hidden, dtype=np.float32)})[0]
-        return float(result[0]), float(result[1])
+        """(echo MOS, other-degradation MOS) for signals at ``self.rate`` (``aecmos_fn``)."""
+        return aecmos_fn(far_end, mic, output, rate=self.rate, talk_type=talk_type)
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
         far_end, mic, output = ctx.far_end(self.rate), ctx.input(self.rate), ctx.output(self.rate)

@@ -16,6 +16,8 @@ interfering talkers) swaps the P.835 model and calibration and names its columns
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,6 +90,38 @@ def covered_seconds(samples: int, sample_rate: int = SAMPLE_RATE) -> float:
     return max(end for _, end in window_bounds(samples, sample_rate)) / sample_rate
 
 
+def model_paths(personalized: bool = False) -> dict[str, Path]:
+    """The P.835 model (or pDNSMOS's) and the P.808 model shipped in ``speechmos``."""
+    root = package_dir("speechmos", "all")
+    primary = root / ("pdnsmos_models" if personalized else "dnsmos_models") / "sig_bak_ovr.onnx"
+    return {"p835": primary, "p808": root / "dnsmos_models" / "model_v8.onnx"}
+
+
+@lru_cache(maxsize=2)
+def _sessions(personalized: bool) -> tuple[Any, Any]:
+    paths = model_paths(personalized)
+    return onnx_session(paths["p835"]), onnx_session(paths["p808"])
+
+
+def dnsmos_fn(audio: np.ndarray, *, personalized: bool = False) -> dict[str, float]:
+    """DNSMOS of a 16 kHz clip, keyed SIG/BAK/OVRL/P808 (the models load once per process).
+
+    Samples are clipped to [-1, 1] first, as writing the clip to a 16-bit file for the challenge
+    script would (speechmos rejects out-of-range arrays outright).
+    """
+    p835, p808 = _sessions(personalized)
+    poly = _POLY[personalized]
+    audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+    scores: dict[str, list[float]] = {"SIG": [], "BAK": [], "OVRL": [], "P808": []}
+    for segment in dnsmos_windows(audio):
+        raw = p835.run(None, {"input_1": segment[np.newaxis, :].astype(np.float32)})[0][0]
+        for key, value in zip(("SIG", "BAK", "OVRL"), raw):
+            scores[key].append(float(poly[key](value)))
+        mel = mos_features(segment[:-160], SAMPLE_RATE, n_fft=321, hop=160, n_mels=120)
+        scores["P808"].append(float(p808.run(None, {"input_1": mel[np.newaxis]})[0][0][0]))
+    return {key: float(np.mean(values)) for key, values in scores.items()}
+
+
 @register_metric("dnsmos")
 class DNSMOS(Metric):
     columns = _columns("DNSMOS")
@@ -97,47 +131,25 @@ class DNSMOS(Metric):
              "end its float arithmetic puts one sample short, so the last seconds can go unscored "
              "(a 20 s clip is covered to 15.01 s)")
 
+    options = {"personalized": False}
+
     def __init__(self, **config: Any) -> None:
-        config.setdefault("personalized", False)
         super().__init__(**config)
         self.personalized = as_bool(self.config["personalized"], "personalized")
         self.config["personalized"] = self.personalized
         if self.personalized:
             self.columns = _columns("pDNSMOS")
-        self._sessions: tuple[Any, Any] | None = None
-
-    def _model_paths(self) -> dict[str, Any]:
-        root = package_dir("speechmos", "all")
-        primary = root / ("pdnsmos_models" if self.personalized else "dnsmos_models") / "sig_bak_ovr.onnx"
-        return {"p835": primary, "p808": root / "dnsmos_models" / "model_v8.onnx"}
 
     def model_files(self) -> dict[str, str]:
-        return {f"speechmos/{path.parent.name}/{path.name}": model_sha256(path) for path in self._model_paths().values()}
+        return {f"speechmos/{path.parent.name}/{path.name}": model_sha256(path)
+                for path in model_paths(self.personalized).values()}
 
     def load(self) -> None:
-        if self._sessions is None:
-            paths = self._model_paths()
-            self._sessions = (onnx_session(paths["p835"]), onnx_session(paths["p808"]))
+        _sessions(self.personalized)
 
     def predict(self, audio: np.ndarray) -> dict[str, float]:
-        """Scores of a 16 kHz clip, keyed SIG/BAK/OVRL/P808.
-
-        Samples are clipped to [-1, 1] first, as writing the clip to a 16-bit file for the
-        challenge script would (speechmos rejects out-of-range arrays outright).
-        """
-        self.load()
-        assert self._sessions is not None
-        p835, p808 = self._sessions
-        poly = _POLY[self.personalized]
-        audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
-        scores: dict[str, list[float]] = {"SIG": [], "BAK": [], "OVRL": [], "P808": []}
-        for segment in dnsmos_windows(audio):
-            raw = p835.run(None, {"input_1": segment[np.newaxis, :].astype(np.float32)})[0][0]
-            for key, value in zip(("SIG", "BAK", "OVRL"), raw):
-                scores[key].append(float(poly[key](value)))
-            mel = mos_features(segment[:-160], SAMPLE_RATE, n_fft=321, hop=160, n_mels=120)
-            scores["P808"].append(float(p808.run(None, {"input_1": mel[np.newaxis]})[0][0][0]))
-        return {key: float(np.mean(values)) for key, values in scores.items()}
+        """Scores of a 16 kHz clip, keyed SIG/BAK/OVRL/P808 (``dnsmos_fn``)."""
+        return dnsmos_fn(audio, personalized=self.personalized)
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
         prefix = "pDNSMOS" if self.personalized else "DNSMOS"

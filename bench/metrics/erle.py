@@ -30,6 +30,7 @@ def erle_db(mic: np.ndarray, output: np.ndarray) -> float:
 
 @register_metric("erle")
 class ERLE(Metric):
+    options: dict = {}
     columns = (Column("ERLE", higher_is_better=True, lower=-ERLE_LIMIT_DB, upper=ERLE_LIMIT_DB, unit="dB"),)
     needs = frozenset({"far_end", "talk_type"})
     tasks = frozenset({AEC})

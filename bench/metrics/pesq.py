@@ -25,8 +25,25 @@ PESQ_SILENCE = {"PESQ_WB": MOS_LQO_FLOOR, "PESQ_NB": MOS_LQO_FLOOR}
 _MODES = {"PESQ_WB": "wb", "PESQ_NB": "nb"}
 
 
+def pesq_fn(reference: np.ndarray, output: np.ndarray) -> dict[str, float]:
+    """PESQ_WB and PESQ_NB of 16 kHz signals of equal length: the floor for an all-zero output,
+    nothing (``{}``) for a reference without speech."""
+    from pesq import NoUtterancesError, pesq
+
+    if is_silent(output):
+        return dict(PESQ_SILENCE)
+    scores = {}
+    for column, mode in _MODES.items():
+        try:
+            scores[column] = float(pesq(SAMPLE_RATE, reference.astype(np.float32), output.astype(np.float32), mode))
+        except NoUtterancesError:
+            return {}
+    return scores
+
+
 @register_metric("pesq")
 class PESQ(Metric):
+    options: dict = {}
     columns = (
         Column("PESQ_WB", higher_is_better=True, lower=MOS_LQO_FLOOR, upper=4.644),
         Column("PESQ_NB", higher_is_better=True, lower=MOS_LQO_FLOOR, upper=4.549),
@@ -35,20 +52,5 @@ class PESQ(Metric):
     handles_sources = True
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
-        per_pair = [self._pair(reference, output) for reference, output in reference_pairs(ctx, SAMPLE_RATE)]
+        per_pair = [pesq_fn(reference, output) for reference, output in reference_pairs(ctx, SAMPLE_RATE)]
         return mean_columns([scores for scores in per_pair if scores])
-
-    @staticmethod
-    def _pair(reference: np.ndarray, output: np.ndarray) -> dict[str, float]:
-        """Both modes on one (reference, output) pair; empty when the reference holds no speech."""
-        from pesq import NoUtterancesError, pesq
-
-        if is_silent(output):
-            return dict(PESQ_SILENCE)
-        scores = {}
-        for column, mode in _MODES.items():
-            try:
-                scores[column] = float(pesq(SAMPLE_RATE, reference.astype(np.float32), output.astype(np.float32), mode))
-            except NoUtterancesError:
-                return {}
-        return scores

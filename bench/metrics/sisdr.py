@@ -59,6 +59,7 @@ def si_sdr(reference: np.ndarray, output: np.ndarray) -> float:
 
 @register_metric("sisdr")
 class SISDR(Metric):
+    options: dict = {}
     columns = (Column("SISDR", higher_is_better=True, lower=-SISDR_LIMIT_DB, upper=SISDR_LIMIT_DB, unit="dB"),)
     needs = frozenset({"reference"})
     implementation_version = "2"  # blockwise (bounded memory)

@@ -11,6 +11,7 @@ non-negative, so 0 is also the lowest cosine two real clips can reach).
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,31 @@ SAMPLE_RATE = 16000
 SILENCE_SIMILARITY = 0.0
 
 
+@lru_cache(maxsize=1)
+def _encoder() -> Any:
+    try:
+        import torch
+        from resemblyzer import VoiceEncoder
+    except ImportError as exc:
+        raise MissingDependencyError("resemblyzer", "spk") from exc
+    torch.manual_seed(0)  # inference is deterministic; seeded anyway so init order never matters
+    return VoiceEncoder(device="cpu", verbose=False)
+
+
+def embed_fn(audio: np.ndarray) -> np.ndarray:
+    """Unit-norm d-vector of a 16 kHz clip (the encoder loads once per process)."""
+    from resemblyzer import preprocess_wav
+
+    return _encoder().embed_utterance(preprocess_wav(np.asarray(audio, dtype=np.float32)))
+
+
+def speaker_similarity_fn(audio: np.ndarray, other: np.ndarray) -> float:
+    """Cosine of two 16 kHz clips' embeddings; the floor (0.0) when either is all zeros."""
+    if is_silent(audio) or is_silent(other):
+        return SILENCE_SIMILARITY
+    return float(np.dot(embed_fn(audio), embed_fn(other)))
+
+
 @register_metric("spksim")
 class SpeakerSimilarity(Metric):
     columns = (
@@ -31,9 +57,10 @@ class SpeakerSimilarity(Metric):
         Column("SpkSim_enroll", higher_is_better=True, lower=0.0, upper=1.0),
     )
 
+    options = {}
+
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        self._encoder: Any = None
         self._signal_embeddings: dict[tuple[str, str, int, int], np.ndarray | None] = {}
 
     def applies_to(self, item: Item) -> bool:
@@ -43,21 +70,7 @@ class SpeakerSimilarity(Metric):
         return {"resemblyzer/pretrained.pt": model_sha256(package_dir("resemblyzer", "spk") / "pretrained.pt")}
 
     def load(self) -> None:
-        if self._encoder is None:
-            try:
-                import torch
-                from resemblyzer import VoiceEncoder
-            except ImportError as exc:
-                raise MissingDependencyError("resemblyzer", "spk") from exc
-            torch.manual_seed(0)  # inference is deterministic; seeded anyway so init order never matters
-            self._encoder = VoiceEncoder(device="cpu", verbose=False)
-
-    def embed(self, audio: np.ndarray) -> np.ndarray:
-        """Unit-norm d-vector of a 16 kHz clip."""
-        from resemblyzer import preprocess_wav
-
-        self.load()
-        return self._encoder.embed_utterance(preprocess_wav(np.asarray(audio, dtype=np.float32)))
+        _encoder()
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
         output = ctx.output(SAMPLE_RATE)
@@ -65,7 +78,7 @@ class SpeakerSimilarity(Metric):
         wanted = {column: field for column, field in targets.items() if field is not None}
         if is_silent(output):
             return {column: SILENCE_SIMILARITY for column in wanted}
-        embedding = self.embed(output)
+        embedding = embed_fn(output)
         scores = {}
         for column, path in wanted.items():
             other = self._signal_embedding(ctx, column, str(path))
@@ -80,5 +93,5 @@ class SpeakerSimilarity(Metric):
         key = (column, path, stat.st_size, stat.st_mtime_ns)
         if key not in self._signal_embeddings:
             audio = ctx.reference(SAMPLE_RATE) if column == "SpkSim" else ctx.enrollment(SAMPLE_RATE)
-            self._signal_embeddings[key] = None if is_silent(audio) else self.embed(audio)
+            self._signal_embeddings[key] = None if is_silent(audio) else embed_fn(audio)
         return self._signal_embeddings[key]

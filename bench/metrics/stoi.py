@@ -141,6 +141,7 @@ class STOI(Metric):
         Column("ESTOI", higher_is_better=True, lower=-1.0, upper=1.0),
     )
     needs = frozenset({"reference"})
+    options: dict = {}
     implementation_version = "2"  # blockwise (bounded memory); equal to pystoi to rounding
     handles_sources = True
 

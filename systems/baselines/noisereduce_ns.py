@@ -25,10 +25,9 @@ class NoiseReduce(System):
     sample_rate = None
     version = installed_version("noisereduce")
     license = "MIT"
+    options = {"stationary": False, "prop_decrease": 1.0}
 
     def __init__(self, **config: Any) -> None:
-        config.setdefault("stationary", False)
-        config.setdefault("prop_decrease", 1.0)
         super().__init__(**config)
         self._nr: Any = None
 

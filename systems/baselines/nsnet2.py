@@ -46,9 +46,9 @@ class NSNet2(System):
     license = LICENSE
     model_file: ClassVar[str] = "nsnet2-20ms-baseline.onnx"
     stft: ClassVar[SqrtHannSTFT] = SqrtHannSTFT(window_length=320, hop=160, fft_size=320)
+    options = {"min_gain_db": MIN_GAIN_DB}
 
     def __init__(self, **config: Any) -> None:
-        config.setdefault("min_gain_db", MIN_GAIN_DB)
         super().__init__(**config)
         self._session: Any = None
 

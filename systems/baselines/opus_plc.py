@@ -46,10 +46,9 @@ class OpusPLC(System):
     sample_rate = 16000
     version = installed_version("opuslib")
     license = "BSD-3-Clause (libopus, opuslib)"
+    options = {"bitrate": 32000, "application": "voip"}
 
     def __init__(self, **config: Any) -> None:
-        config.setdefault("bitrate", 32000)
-        config.setdefault("application", "voip")
         super().__init__(**config)
         self._opus: Any = None
 

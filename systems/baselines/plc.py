@@ -8,7 +8,7 @@ end of the trace counts as received.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -64,6 +64,7 @@ class ZeroFill(System):
     sample_rate = None
     version = "1"
     license = "Apache-2.0"
+    options = {}
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         packet = packet_samples(inputs.sample_rate)
@@ -86,10 +87,7 @@ class RepeatLast(System):
     sample_rate = None
     version = "1"
     license = "Apache-2.0"
-
-    def __init__(self, **config: Any) -> None:
-        config.setdefault("fade_packets", 3)
-        super().__init__(**config)
+    options = {"fade_packets": 3}
 
     def enhance(self, inputs: EnhanceInput, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         packet = packet_samples(inputs.sample_rate)

@@ -27,6 +27,7 @@ class RNNoise(System):
     sample_rate = 48000
     version = installed_version("pyrnnoise")
     license = "BSD-3-Clause (RNNoise); Apache-2.0 (pyrnnoise)"
+    options = {}
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)

@@ -113,11 +113,9 @@ class SpeexAEC(System):
     sample_rate = 16000
     version = installed_version("speexdsp-aec")
     license = "BSD-3-Clause (libspeexdsp); speexdsp-aec wrapper declares 'Proprietary'"
+    options = {"tail_ms": 200, "echo_suppress_db": -40, "echo_suppress_active_db": -15}
 
     def __init__(self, **config: Any) -> None:
-        config.setdefault("tail_ms", 200)
-        config.setdefault("echo_suppress_db", -40)
-        config.setdefault("echo_suppress_active_db", -15)
         super().__init__(**config)
         self._aec: Any = None
 

@@ -23,6 +23,7 @@ class SpeexNS(System):
     sample_rate = 16000
     version = installed_version("speexdsp-ns")
     license = "BSD-3-Clause (libspeexdsp, speexdsp-ns)"
+    options = {}
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)

@@ -31,9 +31,9 @@ class WebRTCAEC(System):
     sample_rate = 16000
     version = installed_version("pywebrtc-audio")
     license = "BSD-3-Clause (WebRTC); Apache-2.0 (pywebrtc-audio)"
+    options = {"stream_delay_ms": 0}
 
     def __init__(self, **config: Any) -> None:
-        config.setdefault("stream_delay_ms", 0)
         super().__init__(**config)
         self._webrtc: Any = None
 

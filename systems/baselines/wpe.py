@@ -38,11 +38,9 @@ class WPE(System):
     sample_rate = 16000
     version = installed_version("nara-wpe")
     license = "MIT (nara-wpe)"
+    options = {"taps": 10, "delay": 3, "iterations": 3}
 
     def __init__(self, **config: Any) -> None:
-        config.setdefault("taps", 10)
-        config.setdefault("delay", 3)
-        config.setdefault("iterations", 3)
         super().__init__(**config)
         self._wpe: Any = None
         self._utils: Any = None
