@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import os
 import signal
 import sys
@@ -15,7 +14,7 @@ from typing import Iterator, Sequence
 
 from bench.config import DEFAULT_METRICS, DEFAULT_SYSTEMS, DEFAULT_TESTSETS, RunConfig, load_yaml_config
 from bench.errors import SebenchError, StorageError
-from bench.registry import load_plugins
+from bench.registry import TRAINERS_GROUP, declared, load_plugins, load_target
 from bench.spec import parse_spec
 
 RUN_EXAMPLES = """examples:
@@ -248,15 +247,14 @@ def unmet_needs_report(items: Sequence) -> list[str]:
             + (f"; {hints[need]}" if need in hints else "") for (need, where), names in missing.items()]
 
 
-TRAINERS = {"seflow": "systems.seflow.training.train"}
-"""Systems whose training recipe ships with sebench: name -> module with ``main(argv)``."""
 TRAIN_EXAMPLES = """examples:
   sebench train seflow --out my-seflow.safetensors --minutes 60
   sebench run --system 'seflow@f-1-1,f-12-4:checkpoint=my-seflow.safetensors'"""
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    importlib.import_module(TRAINERS[args.system]).main(args.recipe_args)
+    """Run a recipe found in the entry-point group ``sebench.trainers`` (``main(argv)``)."""
+    load_target(declared(TRAINERS_GROUP)[args.system])(args.recipe_args)
     return 0
 
 
@@ -280,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a system that ships its own recipe", epilog=TRAIN_EXAMPLES,
                        formatter_class=_Formatter)
-    p.add_argument("system", choices=sorted(TRAINERS))
+    p.add_argument("system", choices=sorted(declared(TRAINERS_GROUP)))
     p.add_argument("recipe_args", nargs=argparse.REMAINDER, metavar="...",
                    help="the recipe's own options ('sebench train seflow --help' lists them)")
 

@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from bench.audio import audio_info, load_audio, resample
-from bench.builtins import BUILTIN_METRICS
 from bench.errors import ConfigError
 from bench.item import SEPARATION, Item, task_parts
 from bench.options import Configurable
@@ -199,7 +198,7 @@ class Metric(Configurable, ABC):
         """Return {column name: value} for the columns that apply to ``ctx.item``."""
 
 
-METRICS: Registry[Metric] = Registry("metric", "sebench.metrics", BUILTIN_METRICS)
+METRICS: Registry[Metric] = Registry("metric", "sebench.metrics")
 register_metric = METRICS.register
 
 

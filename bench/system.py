@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from bench.builtins import BUILTIN_SYSTEMS
 from bench.errors import ConfigError
 from bench.hashing import digest
 from bench.options import Configurable
@@ -202,7 +201,7 @@ class System(Configurable, ABC):
         return [self.enhance(inputs, variant) for inputs in batch]
 
 
-SYSTEMS: Registry[System] = Registry("system", "sebench.systems", BUILTIN_SYSTEMS)
+SYSTEMS: Registry[System] = Registry("system", "sebench.systems")
 register_system = SYSTEMS.register
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable
 
 from bench.audio import audio_info
-from bench.builtins import BUILTIN_TESTSETS
 from bench.errors import AudioError
 from bench.item import Item
 from bench.options import Configurable
@@ -99,5 +98,5 @@ class TestSet(Configurable, ABC):
         return {"name": self.name, "version": self.version, "config": self.config}
 
 
-TESTSETS: Registry[TestSet] = Registry("test set", "sebench.testsets", BUILTIN_TESTSETS)
+TESTSETS: Registry[TestSet] = Registry("test set", "sebench.testsets")
 register_testset = TESTSETS.register

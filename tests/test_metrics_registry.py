@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from _metrics_support import SENTENCE, make_item, speech
-from bench.builtins import BUILTIN_METRICS
+from bench.registry import declared
 from bench.item import FAREND_SINGLE_TALK
 from bench.metric import METRICS, Metric
 
@@ -19,7 +19,7 @@ five files of Whisper base, its model.bin in two parts, and the normaliser's spe
 
 def test_every_builtin_resolves_with_unique_columns() -> None:
     seen: dict[str, str] = {}
-    for name in BUILTIN_METRICS:
+    for name in declared("sebench.metrics"):
         cls = METRICS.get(name)
         assert issubclass(cls, Metric) and cls.name == name
         for column in cls.columns:
@@ -43,7 +43,7 @@ def test_all_metrics_through_score_item(tmp_path: Path) -> None:
     """The whole suite on one AEC far-end single-talk item plus a TSE/PLC denoise item, via the pipeline."""
     from bench.pipeline import score_item
 
-    metrics = [METRICS.get(name)() for name in BUILTIN_METRICS]
+    metrics = [METRICS.get(name)() for name in declared("sebench.metrics")]
     clean = speech()
     noisy = clean + np.random.default_rng(0).standard_normal(len(clean)).astype(np.float32) * 0.01
     speech_item = make_item(tmp_path / "a", 16000, task="denoise+plc+tse", input=noisy, reference=clean,

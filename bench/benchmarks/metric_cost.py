@@ -2,8 +2,8 @@
 
     python -m bench.benchmarks.metric_cost [--seconds 10] [--rate 16000] [--repeats 3] [--metrics dnsmos,pesq]
 
-Scores one synthetic item (eSpeak NG speech plus white noise at 10 dB SNR, carrying every signal a
-metric may need) with each metric: ``load`` is the one-off model load per worker; the costs are
+Scores one synthetic item (eSpeak NG sentences of the synthetic suite plus white noise at 10 dB SNR,
+carrying every signal a metric may need) with each metric: ``load`` is the one-off model load per worker; the costs are
 medians of ``--repeats`` timed calls after one warm-up call, each on a fresh ScoringContext so
 reading and resampling the reference is included, divided by the clip length. CPU time (all
 threads of this process) is the steadier number on a shared machine; wall time is what a run waits.
@@ -12,6 +12,7 @@ threads of this process) is the steadier number on a shared machine; wall time i
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import tempfile
 import time
@@ -20,34 +21,36 @@ from pathlib import Path
 import numpy as np
 from tabulate import tabulate
 
-from bench.audio import write_audio
+from bench.audio import load_audio, resample, write_audio
 from bench.item import FAREND_SINGLE_TALK, Item
 from bench.metric import METRICS, ScoringContext
+from bench.plan import load_items
+from bench.spec import parse_spec
 
-_SENTENCES = (
-    "Help the woman get back to her feet.",
-    "The birch canoe slid on the smooth planks.",
-    "Glue the sheet to the dark blue background.",
-    "It's easy to tell the depth of a well.",
-)
+def _sentences() -> list[tuple[np.ndarray, int, str]]:
+    """Clean eSpeak NG sentences with their transcripts: the synthetic suite's no_reverb references
+    (found through the test-set registry; the core never imports a loader)."""
+    items = [item for _, loaded in load_items([parse_spec("synthetic:subsets=no_reverb")]) for item in loaded]
+    return [(*load_audio(item.reference), item.transcript or "") for item in items if item.reference]
 
 
-def _speech(seconds: float, rate: int, voice: str) -> tuple[np.ndarray, str]:
-    from testsets.synthetic.speech import speak
-
+def _speech(sentences: list[tuple[np.ndarray, int, str]], seconds: float, rate: int) -> tuple[np.ndarray, str]:
+    """Sentences one after another until ``seconds`` are filled, and their transcript."""
     pieces, words, total = [], [], 0
-    while total < seconds * rate:
-        sentence = _SENTENCES[len(pieces) % len(_SENTENCES)]
-        pieces.append(speak(sentence, voice, rate))
-        words.append(sentence)
+    for audio, sentence_rate, transcript in itertools.cycle(sentences):
+        pieces.append(resample(audio, sentence_rate, rate))
+        words.append(transcript)
         total += len(pieces[-1])
+        if total >= seconds * rate:
+            break
     return np.concatenate(pieces)[: int(seconds * rate)], " ".join(words)
 
 
 def build_item(root: Path, seconds: float, rate: int) -> tuple[Item, np.ndarray]:
     """An item with reference, enrollment, far end, loss trace and transcript, and its noisy output."""
-    clean, transcript = _speech(seconds, rate, "en-us+m1")
-    far, _ = _speech(seconds, rate, "en-us+f2")
+    sentences = _sentences()
+    clean, transcript = _speech(sentences[0::2], seconds, rate)
+    far, _ = _speech(sentences[1::2], seconds, rate)
     rng = np.random.default_rng(0)
     noise = rng.standard_normal(len(clean)).astype(np.float32) * np.sqrt(np.mean(clean**2) / 10)
     output = np.clip(clean + noise, -1, 1).astype(np.float32)
