@@ -3,7 +3,7 @@
     python -m bench.benchmarks.throughput [--items 30] [--workers N] [--metric dnsmos ...]
                                           [--system unprocessed ...] [--json figures.json]
 
-The workload (``bench.benchmarks.workload``): about 30 items of real speech of unequal length
+The workload (``bench.benchmarks.workload``): 32 items of real speech of unequal length
 (DNS Challenge 2020 sample items and real read speech mixed with real recorded noise, from
 ``../shared/data``; the synthetic suite's denoise subsets without it), scored with DNSMOS (with
 P.808), PESQ wide- and narrow-band, STOI and ESTOI, and speaker similarity. After a warm-up that

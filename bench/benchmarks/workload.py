@@ -1,12 +1,12 @@
 """The throughput benchmark's workload and its baseline: real speech of unequal length, and the
 plain serial loop a user would write to score it.
 
-``build_workload`` writes about 30 noisy/clean pairs and a manifest (``id,input,reference``) to a
+``build_workload`` writes 32 noisy/clean pairs and a manifest (``id,input,reference``) to a
 folder, from the team's ``../shared/data`` when present:
 
 - the DNS Challenge 2020 sample's synthetic test items (official noisy/clean pairs, 10 s each);
 - real read speech (train-real's 13 speaker-disjoint validation utterances and
-  librispeech-test-clean-mini's utterances), each cropped to a seeded length of 2-16 s and mixed
+  librispeech-test-clean-mini's utterances), each cropped to a seeded length of 4-16 s and mixed
   with a seeded excerpt of real recorded noise (train-real's noise folder) at a seeded SNR of
   0-20 dB; two mixtures per utterance, with different noises, until the count is reached.
 
@@ -34,8 +34,8 @@ from bench.errors import ConfigError
 from bench.paths import shared_data_root
 
 SAMPLE_RATE = 16000
-DEFAULT_ITEMS = 30
-CROP_SECONDS = (2.0, 16.0)
+DEFAULT_ITEMS = 32
+CROP_SECONDS = (4.0, 16.0)
 SNR_DB = (0.0, 20.0)
 
 

@@ -22,10 +22,11 @@ from bench.metrics.erle import erle_db as erle
 from bench.metrics.pesq import pesq_fn as pesq
 from bench.metrics.plcmos import plcmos_fn as plcmos
 from bench.metrics.sisdr import si_sdr
+from bench.metrics.srmr import srmr
 from bench.metrics.spksim import embed_fn as speaker_embedding
 from bench.metrics.spksim import speaker_similarity_fn as speaker_similarity
 from bench.metrics.stoi import stoi
 from bench.metrics.wer import error_counts as wer_counts
 
-__all__ = ["aecmos", "dnsmos", "erle", "pesq", "plcmos", "si_sdr", "speaker_embedding", "speaker_similarity", "stoi",
-           "wer_counts"]
+__all__ = ["aecmos", "dnsmos", "erle", "pesq", "plcmos", "si_sdr", "speaker_embedding", "speaker_similarity", "srmr",
+           "stoi", "wer_counts"]

@@ -110,6 +110,7 @@ class SRMR(Metric):
     columns = (Column("SRMR", higher_is_better=True, lower=0.0, upper=None),)
     needs = frozenset()
     tasks = frozenset({DENOISE, DEREVERB})
+    options: dict = {}
 
     def score(self, ctx: ScoringContext) -> dict[str, float]:
         value = srmr(ctx.output(RATE))

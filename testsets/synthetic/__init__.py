@@ -20,10 +20,7 @@ from bench.audio import file_sha256
 from bench.errors import ConfigError
 from bench.item import Item
 from bench.testset import TestSet, register_testset
-from testsets.synthetic.build import BUILDER_VERSION, build_key, build_subset, load_manifest, suite_root
-from testsets.synthetic.recipes import RECIPES
-
-SUBSETS: tuple[str, ...] = tuple(RECIPES)
+from testsets.synthetic.build import BUILDER_VERSION, SUBSETS, build_key, build_subset, load_manifest, suite_root
 
 _DEFAULTS: dict[str, Any] = {"seed": 0, "n_per_subset": 10, "sample_rate": 16000, "subsets": None}
 

@@ -19,15 +19,20 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.io import wavfile
 
 from bench.audio import file_sha256
 from bench.errors import SebenchError
 from bench.paths import sebench_home
-from testsets.synthetic.recipes import RECIPES, Case
+
+if TYPE_CHECKING:
+    from testsets.synthetic.recipes import Case
+
+SUBSETS = ("no_reverb", "with_reverb", "declip", "plc", "tse", "aec")
+"""The recipes' subsets in build order (``recipes.RECIPES``; tested equal), named here so that loading a
+built suite never imports the recipes (scipy.signal, pyroomacoustics: seconds)."""
 
 BUILDER_VERSION = "3"
 """Bump whenever a recipe, voice list, sentence list or noise generator changes output."""
@@ -46,10 +51,12 @@ def suite_root(seed: int, n_per_subset: int, sample_rate: int) -> Path:
 
 def item_rng(seed: int, subset: str, index: int) -> np.random.Generator:
     """Independent stream per (seed, subset, item): items do not shift when others change."""
-    return np.random.default_rng([seed, list(RECIPES).index(subset), index])
+    return np.random.default_rng([seed, SUBSETS.index(subset), index])
 
 
 def _write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    from scipy.io import wavfile
+
     wavfile.write(path, sample_rate, np.asarray(audio, dtype=np.float32))
 
 
@@ -77,10 +84,12 @@ def _write_case(folder: Path, subset: str, index: int, case: Case, sample_rate: 
 def build_subset(seed: int, n_per_subset: int, sample_rate: int, subset: str) -> Path:
     """Build one subset if its folder is missing; return the folder. Safe against concurrent
     builds: the loser of the rename race discards its copy and uses the winner's."""
-    recipe = RECIPES[subset]
     folder = suite_root(seed, n_per_subset, sample_rate) / subset
     if (folder / MANIFEST).is_file():
         return folder
+    from testsets.synthetic.recipes import RECIPES
+
+    recipe = RECIPES[subset]
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".build-{subset}-", dir=folder.parent))
     try:
