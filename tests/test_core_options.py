@@ -15,14 +15,10 @@ from bench.testset import TESTSETS
 
 CHECKED_ELSEWHERE = {"llase", "llase-g1"}
 """LLaSE checks its keys against its config file's schema (systems/llase/config.py)."""
-NOT_YET_DECLARED = {"seflow", "wer"}
-"""Modules other work owns, which still read their keys themselves; they should declare
-``options = {"checkpoint": None, "variants": None}`` (SEFlow) and
-``options = {**_DEFAULTS, "model": None, "download_root": None}`` (WER)."""
 
 
 def _builtins(registry) -> list[str]:
-    return [name for name in registry.names() if name not in CHECKED_ELSEWHERE | NOT_YET_DECLARED]
+    return [name for name in registry.names() if name not in CHECKED_ELSEWHERE]
 
 
 @pytest.mark.parametrize("registry, name", [(SYSTEMS, n) for n in _builtins(SYSTEMS)]

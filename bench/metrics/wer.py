@@ -79,11 +79,12 @@ class WER(Metric):
     implementation_version = "2"
     """2: decoding without timestamp tokens (fewer hallucinated loops), whisper-normalizer."""
 
+    options = {**_DEFAULTS, "model": None, "download_root": None}
+    """``model`` defaults per backend (``_asr.default_model``), so it has no fixed default here."""
+
     def __init__(self, **config: Any) -> None:
-        for key, value in _DEFAULTS.items():
-            config.setdefault(key, value)
-        config.setdefault("model", default_model(str(config["backend"])))
         super().__init__(**config)
+        self.config.setdefault("model", default_model(str(self.config["backend"])))
         if self.config["normalizer"] not in _NORMALIZERS:
             raise ConfigError(f"unknown text normalizer {self.config['normalizer']!r}; known: {', '.join(_NORMALIZERS)}")
         self.asr: ASRBackend = make_backend(

@@ -69,6 +69,7 @@ class SEFlow(System):
     sample_rate = None
     version = "1"
     license = "Apache-2.0"
+    options = {"checkpoint": None, "variants": None}
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
