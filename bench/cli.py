@@ -12,13 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from bench.config import DEFAULT_METRICS, DEFAULT_SYSTEMS, DEFAULT_TESTSETS, RunConfig, load_yaml_config
+from bench.config import (DEFAULT_METRICS, DEFAULT_SYSTEMS, DEFAULT_TESTSETS, QUICK_ITEMS_PER_SUBSET, RunConfig,
+                          full_testsets, load_yaml_config)
 from bench.errors import SebenchError, StorageError
 from bench.registry import TRAINERS_GROUP, declared, load_plugins, load_target
 from bench.spec import parse_spec
 
 RUN_EXAMPLES = """examples:
-  sebench run                                    # sanity systems on the embedded synthetic suite
+  sebench run                                    # sanity rows, DeepFilterNet3, SEFlow: a first look
+  sebench run --full                             # the same on the whole synthetic suite (10 items per subset)
   sebench run --system unprocessed --system seflow@f-1-1,f-12-4 --metric dnsmos --metric pesq
   sebench run --testset dns:root=/data/DNS/test_set/synthetic,subset=no_reverb --system deepfilternet3
   sebench run --config examples/seflow_demo.yaml --executor local --workers 2
@@ -49,6 +51,8 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"system spec, repeatable (default: {' '.join(DEFAULT_SYSTEMS)})")
     p.add_argument("--metric", action="append", default=None, metavar="SPEC",
                    help=f"metric spec, repeatable (default: {' '.join(DEFAULT_METRICS)})")
+    p.add_argument("--full", action="store_true",
+                   help=f"the default test set at full size (10 items per subset) instead of {QUICK_ITEMS_PER_SUBSET}")
     p.add_argument("--name", help="run name: results go to RUNS_DIR/NAME (default: 'default' or the config's)")
     p.add_argument("--runs-dir", type=Path, help="folder holding run folders (default: ./runs)")
     p.add_argument("--cache-dir", type=Path, help="content-addressed cache (default: $SEBENCH_HOME/cache)")
@@ -71,6 +75,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         values = getattr(args, flag)
         if values:
             kwargs[key] = [parse_spec(v) for v in values]
+    if args.full:
+        kwargs["testsets"] = full_testsets(kwargs.get("testsets"))
     for key in ("name", "runs_dir", "cache_dir", "seed", "limit", "timeout", "executor", "workers", "ray_address", "ray_gpus"):
         value = getattr(args, key)
         if value is not None:

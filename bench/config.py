@@ -19,8 +19,15 @@ from bench.paths import sebench_home
 from bench.spec import Spec, parse_spec, spec_from_entry
 
 DEFAULT_METRICS = ("dnsmos", "pesq", "stoi", "sisdr", "wer", "spksim", "plcmos", "aecmos", "erle")
-DEFAULT_SYSTEMS = ("unprocessed", "oracle", "silence")
-DEFAULT_TESTSETS = ("synthetic",)
+DEFAULT_SYSTEMS = ("unprocessed", "oracle", "silence", "deepfilternet3", "seflow@f-12-4")
+"""The sanity rows (ceiling and floor of every column) beside the strongest shipped denoiser and
+SEFlow's full model, so a first run already compares real systems."""
+QUICK_ITEMS_PER_SUBSET = 4
+DEFAULT_TESTSETS = (f"synthetic:n_per_subset={QUICK_ITEMS_PER_SUBSET}",)
+"""A first look that finishes in under 2 minutes cold on 2 cores (README, set-up). Its items are the
+full suite's first ones byte for byte, so a later ``--full`` run reuses their cached results."""
+FULL_TESTSETS = ("synthetic",)
+"""``sebench run --full``: the suite at its documented size (10 items per subset, as in the README's tables)."""
 
 
 def check_run_name(name: object) -> None:
@@ -93,6 +100,15 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, **self.content(), "executor": self.executor, "workers": self.workers}
+
+
+def full_testsets(chosen: list[Spec] | None) -> list[Spec]:
+    """What ``--full`` runs: the default test set at its documented size. Test sets chosen
+    explicitly carry their own size, so ``--full`` beside them is an error, not silently ignored."""
+    if chosen is not None:
+        raise ConfigError("--full sizes the default test set; a chosen test set sets its own size "
+                          "(e.g. synthetic:n_per_subset=50)")
+    return [parse_spec(s) for s in FULL_TESTSETS]
 
 
 def _entries(data: dict[str, Any], key: str) -> list[Spec] | None:
