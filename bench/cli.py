@@ -136,6 +136,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     with stdout_to_stderr(), sigterm_stops():
         summary = execute(config, progress=not args.no_progress)
+    # Closing the store's last connection folds its write-ahead log into results.sqlite, so the file
+    # copied on its own (to another machine, into a leaderboard) holds the whole run.
+    summary.store.close()
     for line in summary.skipped:
         print(line, file=sys.stderr)
     for line in summary.notes:

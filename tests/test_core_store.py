@@ -99,3 +99,25 @@ def test_items_lacking_what_a_system_needs_are_unsupported_up_front(tmp_path, to
     plan = build_plan(specs, [build_system(spec) for spec in specs], [("toy", items)])
     assert [job.label for job in plan.unsupported] == ["plc-zero", "plc-zero"]
     assert [job.label for job in plan.jobs] == ["unprocessed", "unprocessed"]
+
+
+def test_store_file_alone_holds_the_run_once_sebench_run_returns(tmp_path, toy_plugin, monkeypatch):
+    """results.sqlite copied on its own right after `sebench run` (to a cluster's head node, into a
+    leaderboard) holds the run: the command closes its connection, folding the write-ahead log into
+    the file, instead of leaving that to garbage collection (disabled here, as a busy process may)."""
+    import gc
+    import shutil
+
+    from bench.cli import main
+
+    monkeypatch.setenv("SEBENCH_HOME", str(tmp_path / "home"))
+    gc.disable()
+    try:
+        assert main(["run", "--testset", f"toy:root={tmp_path / 'toy'},n=2", "--system", "unprocessed",
+                     "--metric", "toy-rms", "--runs-dir", str(tmp_path / "runs"), "--executor", "serial",
+                     "--no-progress"]) == 0
+        shutil.copyfile(tmp_path / "runs" / "default" / "results.sqlite", tmp_path / "copied.sqlite")
+    finally:
+        gc.enable()
+    with sqlite3.connect(tmp_path / "copied.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM outputs WHERE status = 'ok'").fetchone() == (2,)
