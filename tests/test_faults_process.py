@@ -5,6 +5,7 @@ re-run resumes (README, "Failure handling")."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -136,6 +137,27 @@ def test_a_full_disk_is_one_line_naming_the_path_and_a_rerun_resumes(tmp_path, f
     code, out, err = sebench_inprocess(*args)
     assert code == 0, err
     outcome = Outcome.read((full if where == "runs" else tmp_path / "runs") / "faults" / "results.sqlite")
+    assert outcome.ok() == {(s, i) for s in ("fault", "unprocessed") for i in ITEMS}
+
+
+def test_a_write_error_in_the_cache_stops_the_run_with_one_line_without_root(tmp_path, fault_plugin, monkeypatch):
+    """The same as the full tmpfs above where mounting is not allowed: the disk refuses the write."""
+
+    def full_disk(fd: int, mode: str):
+        os.close(fd)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    data = make_dataset(tmp_path / "data")
+    args = run_args(tmp_path, data, ["fault", "unprocessed"])
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fdopen", full_disk)  # how the cache's files are written (bench.files)
+        code, out, err = sebench_inprocess(*args)
+    assert code == 2 and err.count("\n") == 1, (out, err)
+    assert f"cannot write {tmp_path / 'cache'}" in err and "No space left on device" in err, err
+    assert not list((tmp_path / "cache").rglob(".tmp-*"))  # no half-written temporary left behind
+    code, out, err = sebench_inprocess(*args)
+    assert code == 0, err
+    outcome = Outcome.read(tmp_path / "runs" / "faults" / "results.sqlite")
     assert outcome.ok() == {(s, i) for s in ("fault", "unprocessed") for i in ITEMS}
 
 
