@@ -73,6 +73,54 @@ def test_dtln_never_imports_the_livekit_plugin() -> None:
     assert result.stdout.strip() == "[]"
 
 
+OFFLINE_RUN = """
+import json, socket, sys
+import numpy as np
+from pathlib import Path
+
+attempts = []
+
+def refuse(*args, **kwargs):
+    attempts.append(repr(args[:2]))
+    raise OSError("network disabled by the offline test")
+
+socket.socket.connect = socket.socket.connect_ex = refuse
+socket.getaddrinfo = socket.create_connection = refuse
+
+from bench.system import SYSTEMS, EnhanceInput
+
+peaks = {}
+for name in sys.argv[1:]:
+    system = SYSTEMS.get(name)()
+    system.load()
+    rate = system.sample_rate
+    noise = (0.05 * np.random.default_rng(0).standard_normal(rate)).astype(np.float32)
+    task = "dereverb" if name == "wpe" else "denoise"
+    out = system.enhance(EnhanceInput(audio=noise, sample_rate=rate, task=task, item_id="u", source=Path("u.wav")))
+    assert np.all(np.isfinite(out)) and out.shape == noise.shape, name
+    peaks[name] = float(np.max(np.abs(out)))
+print(json.dumps({"attempts": attempts, "peaks": peaks}))
+"""
+
+DNS_BASELINES = ["nsnet2", "nsnet2-48k", "dtln", "logmmse", "wpe"]
+
+
+def test_the_dns_baselines_load_and_run_with_the_network_cut_off(tmp_path: Path) -> None:
+    """What scripts/install.sh installs is all they need: in a fresh interpreter whose sockets refuse
+    every connection and lookup, each loads its model and enhances a second of noise, and none tried
+    to reach the network (a download at run time would show up as an attempt or an error)."""
+    import json
+    import os
+    import subprocess
+
+    env = {**os.environ, "SEBENCH_HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-c", OFFLINE_RUN, *DNS_BASELINES], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["attempts"] == []
+    assert sorted(report["peaks"]) == sorted(DNS_BASELINES) and all(p > 0 for p in report["peaks"].values())
+
 def bursts(seconds: float, seed: int) -> np.ndarray:
     """Noise bursts at 2 Hz: a source with no long-term correlation of its own, as WPE assumes."""
     rng = np.random.default_rng(seed)
