@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from _metrics_support import noisy, speech
+from _metrics_support import OTHER_SENTENCE, noisy, speech
 from bench.audio import audio_info, file_sha256, resample
 from bench.config import RunConfig
 from bench.errors import ConfigError
@@ -82,6 +82,35 @@ def test_a_16k_output_of_a_48k_item_scores_as_the_reference_libraries_do(tmp_pat
         # the output is stored at the rate it was produced, not upsampled to the item's 48 kHz
         record = outputs(config)[("model-16k", name)]
         assert audio_info(record["output_path"])[0] == 16000
+
+
+def test_a_16k_aec_output_of_a_48k_item_scores_aecmos_as_speechmos_does(tmp_path: Path) -> None:
+    """The metric of issue 18's case 4. On this item, taking the output to 48 kHz and back (the old
+    path) moves speechmos's AECMOS_other from 2.17 to 2.74: the round trip cuts the residual's 7.5-8 kHz."""
+    from speechmos import aecmos
+
+    root, published = tmp_path / "aec48", tmp_path / "published16"
+    root.mkdir()
+    published.mkdir()
+    far, near = speech(OTHER_SENTENCE, "en-us+f2", rate=48000), speech(rate=48000)
+    n = min(len(far), len(near))
+    far, near = far[:n], near[:n]
+    echo = 0.4 * np.concatenate([np.zeros(480, np.float32), far[:-480]])
+    residual = 0.02 * np.random.default_rng(4).standard_normal(n).astype(np.float32)  # broadband, up to 8 kHz
+    sf.write(root / "x_doubletalk_lpb.wav", far, 48000, subtype="FLOAT")
+    sf.write(root / "x_doubletalk_mic.wav", near + echo, 48000, subtype="FLOAT")
+    out16 = resample(near + 0.1 * echo, 48000, 16000)
+    out16 = out16 + residual[: len(out16)]
+    sf.write(published / "x_doubletalk_mic.wav", out16, 16000, subtype="FLOAT")
+
+    config, summary = run(tmp_path, f"aec-challenge:root={root},sample_rate=48000",
+                          [f"folder:root={published},label=aec-16k"], ["aecmos"])
+    assert (summary.ok, summary.failed) == (1, 0)
+    got = item_scores(config, "aec-16k")["real/x_doubletalk"]
+    signals = {"lpb": resample(far, 48000, 16000), "mic": resample(near + echo, 48000, 16000), "enh": out16}
+    expected = aecmos.run(signals, 16000, talk_type="dt")
+    assert got["AECMOS_echo"] == pytest.approx(expected["echo_mos"], abs=0.01)
+    assert got["AECMOS_other"] == pytest.approx(expected["deg_mos"], abs=0.01)
 
 
 def test_the_store_and_report_name_the_published_file(tmp_path: Path, page48: Path) -> None:
