@@ -10,6 +10,7 @@ recomputed rather than trusted.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Mapping
@@ -17,7 +18,7 @@ from typing import Mapping
 import numpy as np
 import soundfile as sf
 
-from bench.audio import audio_hash, write_audio
+from bench.audio import audio_hash, encode_audio
 from bench.errors import AudioError
 from bench.files import atomic_write_bytes
 from bench.hashing import digest, file_sha256
@@ -95,7 +96,10 @@ AUDIO_TAG = "sebench-audio-sha256:"
 class Cache:
     """Entries are checked on every read: a cached WAV against the hash of its samples stored in
     the file itself, a score file against the checksum stored beside the scores. A damaged entry (a
-    truncated copy, a disk error, a hand edit) is a miss and gets recomputed, never a result."""
+    truncated copy, a disk error, a hand edit) is a miss and gets recomputed, never a result.
+
+    All file access goes through ``_read`` and ``_write``, so a subclass can keep the same entries
+    elsewhere (``bench.fsspec_cache``: an object store every cluster node reaches)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -103,12 +107,25 @@ class Cache:
     def audio_path(self, key: str) -> Path:
         return self.root / "audio" / key[:2] / f"{key}.wav"
 
+    def _score_path(self, key: str) -> Path:
+        return self.root / "scores" / key[:2] / f"{key}.json"
+
+    def _read(self, path: Path) -> bytes | None:
+        """An entry's bytes; None if it is absent or unreadable."""
+        try:
+            return Path(path).read_bytes()
+        except OSError:
+            return None
+
+    def _write(self, path: Path, data: bytes) -> None:
+        atomic_write_bytes(Path(path), data)
+
     def get_audio(self, key: str) -> tuple[np.ndarray, int] | None:
-        path = self.audio_path(key)
-        if not path.exists():
+        data = self._read(self.audio_path(key))
+        if data is None:
             return None
         try:
-            with sf.SoundFile(str(path)) as f:
+            with sf.SoundFile(io.BytesIO(data)) as f:
                 stored, rate = f.comment, f.samplerate
                 frames = f.read(dtype="float32", always_2d=True)
         except (RuntimeError, OSError):  # unreadable (soundfile's errors are RuntimeErrors): damaged
@@ -121,24 +138,21 @@ class Cache:
 
     def put_audio(self, key: str, audio: np.ndarray, sample_rate: int) -> Path:
         path = self.audio_path(key)
-        write_audio(path, audio, sample_rate, comment=AUDIO_TAG + audio_hash(audio, sample_rate))
+        self._write(path, encode_audio(audio, sample_rate, comment=AUDIO_TAG + audio_hash(audio, sample_rate)))
         return path
 
-    def _score_path(self, key: str) -> Path:
-        return self.root / "scores" / key[:2] / f"{key}.json"
-
     def get_scores(self, key: str) -> dict[str, float] | None:
-        path = self._score_path(key)
+        data = self._read(self._score_path(key))
         try:
-            entry = json.loads(path.read_text())
+            entry = json.loads(data)  # type: ignore[arg-type]  # None: absent, a TypeError below
             scores = entry["scores"]
             if entry["key"] != key or entry["sha256"] != digest(scores):
                 return None
             return {str(column): float(value) for column, value in scores.items()}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):  # absent or damaged: a miss
+        except (ValueError, TypeError, KeyError, AttributeError):  # absent or damaged: a miss
             return None
 
     def put_scores(self, key: str, scores: Mapping[str, float]) -> None:
         scores = dict(scores)
         entry = {"key": key, "scores": scores, "sha256": digest(scores)}
-        atomic_write_bytes(self._score_path(key), json.dumps(entry).encode())
+        self._write(self._score_path(key), json.dumps(entry).encode())

@@ -60,9 +60,20 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="at most N items per subset of each test set")
     p.add_argument("--timeout", type=float, help="seconds a system may spend on one item")
     p.add_argument("--executor", help="local (a process per core; the default), serial (this process) or ray")
-    p.add_argument("--workers", type=int, help="parallel workers (default: one per core)")
+    p.add_argument("--workers", type=int,
+                   help="parallel workers (default: one per core); with ray: enhancement actors")
     p.add_argument("--ray-address", help="Ray cluster for --executor ray (default: $RAY_ADDRESS, else a local Ray)")
-    p.add_argument("--ray-gpus", type=float, help="GPUs each Ray worker reserves (default 0; 0.5 shares a GPU)")
+    p.add_argument("--ray-gpus", type=float, help="GPU share of each Ray enhancement actor (default 0; 0.5: two per GPU)")
+    p.add_argument("--ray-score-cpus", type=int,
+                   help="Ray scoring actors, one CPU each (default: one per CPU of the nodes that may score)")
+    p.add_argument("--ray-enhance-resource", action="append", metavar="NAME=AMOUNT", dest="ray_enhance_resources",
+                   help="custom Ray resource each enhancement actor reserves, repeatable: pins enhancement to the "
+                        "nodes that have it (gpu_node=0.01)")
+    p.add_argument("--ray-score-resource", action="append", metavar="NAME=AMOUNT", dest="ray_score_resources",
+                   help="the same for the scoring actors (cpu_node=0.01)")
+    p.add_argument("--ray-cache", metavar="URL",
+                   help="cache the Ray actors share: a folder every node mounts or an fsspec URL (s3://bucket/sebench); "
+                        "default: each node's own $SEBENCH_HOME/cache")
     p.add_argument("--overwrite", action="store_true", help="discard a stored run of this name first")
     p.add_argument("--no-cache", action="store_true", help="recompute even what the cache holds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -77,7 +88,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             kwargs[key] = [parse_spec(v) for v in values]
     if args.full:
         kwargs["testsets"] = full_testsets(kwargs.get("testsets"))
-    for key in ("name", "runs_dir", "cache_dir", "seed", "limit", "timeout", "executor", "workers", "ray_address", "ray_gpus"):
+    for key in ("name", "runs_dir", "cache_dir", "seed", "limit", "timeout", "executor", "workers", "ray_address", "ray_gpus",
+                "ray_score_cpus", "ray_enhance_resources", "ray_score_resources", "ray_cache"):
         value = getattr(args, key)
         if value is not None:
             kwargs[key] = value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -58,7 +58,19 @@ class RunConfig:
     ray_address: str | None = None
     """Ray cluster to join (``ray://host:10001``, ``auto``); unset: $RAY_ADDRESS, else a local Ray."""
     ray_gpus: float = 0.0
-    """GPUs each Ray worker actor reserves (a fraction shares one GPU between actors)."""
+    """GPUs each Ray enhancement actor reserves (a fraction shares one GPU between actors)."""
+    ray_score_cpus: int | None = None
+    """Ray scoring actors, one CPU each; unset: one per CPU of the nodes that may score."""
+    ray_enhance_resources: dict[str, float] = field(default_factory=dict)
+    """Custom Ray resources each enhancement actor reserves, which pins the stage to the nodes
+    started with them (``{"gpu_node": 0.01}`` for ``ray start --resources='{"gpu_node": 1}'``).
+    Also given as ``NAME=AMOUNT`` strings."""
+    ray_score_resources: dict[str, float] = field(default_factory=dict)
+    """Custom Ray resources each scoring actor reserves."""
+    ray_cache: str | None = None
+    """The cache of the Ray actors: a folder every node mounts or an fsspec URL every node reaches
+    (``s3://bucket/sebench``); unset: each node's own ``$SEBENCH_HOME/cache``. The driver keeps its
+    own copy of everything it records either way."""
     overwrite: bool = False
     use_cache: bool = True
 
@@ -71,6 +83,14 @@ class RunConfig:
             raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout}")
         if self.workers is not None and self.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
+        if not self.ray_gpus >= 0:
+            raise ConfigError(f"ray_gpus must be a GPU share of 0 or more, got {self.ray_gpus}")
+        if self.ray_score_cpus is not None and self.ray_score_cpus < 1:
+            raise ConfigError(f"ray_score_cpus must be at least 1, got {self.ray_score_cpus}")
+        self.ray_enhance_resources = ray_resources(self.ray_enhance_resources, "ray_enhance_resources")
+        self.ray_score_resources = ray_resources(self.ray_score_resources, "ray_score_resources")
+        if self.ray_cache is not None:
+            self.ray_cache = str(self.ray_cache)
 
     @property
     def run_dir(self) -> Path:
@@ -128,6 +148,29 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{where}{problem}"
 
 
+def ray_resources(value: Mapping[str, Any] | Sequence[str] | None, what: str) -> dict[str, float]:
+    """Custom Ray resources as {name: amount}, from a mapping (YAML) or ``NAME=AMOUNT`` strings
+    (the command line); each amount a positive number."""
+    if not value:
+        return {}
+    if isinstance(value, Mapping):
+        pairs = [(name, amount, f"{name}: {amount}") for name, amount in value.items()]
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        pairs = [(*(v.split("=", 1) if "=" in v else (v, None)), v) for v in value]
+    else:
+        raise ConfigError(f"{what} must map resource names to amounts, got {value!r}")
+    resources = {}
+    for name, amount, shown in pairs:
+        try:
+            number = float(amount)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if not str(name).strip() or not number > 0:
+            raise ConfigError(f"{what}: {shown!r} is not a resource name with a positive amount (NAME=AMOUNT)")
+        resources[str(name).strip()] = number
+    return resources
+
+
 def load_yaml_config(path: Path) -> dict[str, Any]:
     """Read a YAML run config into RunConfig keyword arguments."""
     try:
@@ -139,7 +182,7 @@ def load_yaml_config(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must be a mapping")
     known = {"name", "testsets", "systems", "metrics", "seed", "limit", "timeout", "executor", "workers", "runs_dir", "cache_dir",
-             "ray_address", "ray_gpus"}
+             "ray_address", "ray_gpus", "ray_score_cpus", "ray_enhance_resources", "ray_score_resources", "ray_cache"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"config {path}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
@@ -148,7 +191,8 @@ def load_yaml_config(path: Path) -> dict[str, Any]:
         specs = _entries(data, key)
         if specs is not None:
             kwargs[key] = specs
-    for key in ("name", "seed", "limit", "timeout", "executor", "workers", "ray_address", "ray_gpus"):
+    for key in ("name", "seed", "limit", "timeout", "executor", "workers", "ray_address", "ray_gpus", "ray_score_cpus",
+                "ray_enhance_resources", "ray_score_resources", "ray_cache"):
         if key in data:
             kwargs[key] = data[key]
     for key in ("runs_dir", "cache_dir"):

@@ -4,7 +4,7 @@ Executors are looked up by name (``--executor``); each keeps models loaded for t
 
 - ``serial``: in this process, in plan order; the reference the others must reproduce.
 - ``local`` (the default): one spawned process per core, each holding one Worker.
-- ``ray``: one Ray actor per worker slot of a cluster (or of a local Ray), each holding a Worker.
+- ``ray``: enhancement and scoring actors on a Ray cluster (``bench.ray_executor``).
 
 The parallel executors first settle in the driver every job the cache answers completely (no
 process is started for a fully cached re-run), then schedule the rest dynamically: the jobs are cut
@@ -18,7 +18,6 @@ finishes at most one unit after the others. Every result is seeded per item
 from __future__ import annotations
 
 import importlib
-import logging
 import multiprocessing
 import os
 import signal
@@ -28,14 +27,14 @@ import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from threadpoolctl import threadpool_limits
 
 from bench.audio import audio_info
 from bench.config import RunConfig
 from bench.crashwatch import CrashWatch
-from bench.errors import ConfigError, MissingDependencyError, StorageError
+from bench.errors import ConfigError, StorageError
 from bench.metric import METRICS
 from bench.plan import Job
 from bench.system import SYSTEMS, System
@@ -309,77 +308,12 @@ def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
 # --- Ray ----------------------------------------------------------------------------------------
 
 
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError as exc:
-        raise MissingDependencyError("ray", "ray", "needed for --executor ray") from exc
-    return ray
-
-
-def _ray_slots(ray: Any, config: RunConfig) -> int:
-    """Workers to start: ``workers`` if set, else one per CPU (or per GPU share) of the cluster."""
-    resources = ray.cluster_resources()
-    gpus = resources.get("GPU", 0)
-    if config.ray_gpus > gpus:  # the actors would wait for a GPU forever
-        raise ConfigError(f"--ray-gpus {config.ray_gpus:g}: the Ray cluster has {gpus:g} GPUs")
-    if config.workers:
-        return config.workers
-    slots = int(resources.get("CPU", 1))
-    if config.ray_gpus > 0:
-        slots = min(slots, int(gpus / config.ray_gpus))
-    return max(1, slots)
-
-
 def ray_executor(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
-    """The same units on Ray actors, pulled as actors free up: one actor per worker slot holds a
-    Worker (and a GPU share with ``ray_gpus``). Connects to ``ray_address`` (or $RAY_ADDRESS),
-    reuses a Ray the caller has already started, or else starts a local one for this run. Workers
-    must be able to import sebench and the plugins named in the config (install them on every node)."""
-    ray = _import_ray()
-    settled, todo = settle_cached(config, jobs)
-    yield from settled
-    units = job_units(config, todo)
-    if not units:
-        return
-    started = not ray.is_initialized()
-    if started:
-        address = config.ray_address or os.environ.get("RAY_ADDRESS")
-        local_options = {} if address else {"include_dashboard": False}
-        ray.init(address=address, logging_level=logging.WARNING, **local_options)
-    actors: list[Any] = []
-    try:
-        slots = min(_ray_slots(ray, config), len(units))
-        modules = plugin_modules(config)
-        actor_class = ray.remote(_WorkerHost).options(num_cpus=1, num_gpus=config.ray_gpus, max_restarts=1)
-        actors = [actor_class.remote(config, modules, 1) for _ in range(slots)]
-        queue = _Queue(units)
-        pending: dict[Any, tuple[Any, Unit]] = {}
-        idle = list(actors)
-        while True:
-            while queue and idle:
-                actor, unit = idle.pop(), queue.pop()
-                pending[actor.run.remote(unit)] = (actor, unit)
-            if not pending:
-                break
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                actor, unit = pending.pop(ref)
-                idle.append(actor)
-                try:
-                    results = ray.get(ref)
-                except ray.exceptions.RayError as exc:
-                    cause = getattr(exc, "cause", None)
-                    if isinstance(cause, StorageError):  # the disk, not this unit: stop, as local does
-                        raise cause from None
-                    summary = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    results = failed_results(unit, f"Ray worker failed: {summary}", type(exc).__name__)
-                yield from results
-    finally:
-        for actor in actors:
-            ray.kill(actor)
-        if started:
-            ray.shutdown()
+    """Enhancement and scoring as two stages of Ray actors, for clusters with no shared disk:
+    ``bench.ray_executor`` (imported only when used)."""
+    from bench.ray_executor import ray_executor as run
+
+    yield from run(config, jobs)
 
 
 EXECUTORS: dict[str, Executor] = {"serial": serial, "local": local, "ray": ray_executor}

@@ -130,7 +130,7 @@ class Worker:
         starting a worker process; anything unusual (an unreadable input) is left to ``process``.
         """
         try:
-            key = self._output_key(job)
+            key = self.output_key(job)
             hit = self._cached_output(job, key)
             if hit is None:
                 return None
@@ -154,12 +154,22 @@ class Worker:
         return self.process_batch([job])[0]
 
     def process_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
-        """Results equal to ``process`` on each job, computed with less repeated work.
+        """Results equal to ``process`` on each job, computed with less repeated work: every
+        job's output (``enhance_batch``), then its scores (``score``). Results come back in the
+        order of ``jobs``."""
+        results, outputs = self.enhance_batch(jobs)
+        for index, (output, rate, _) in outputs.items():
+            self.score(jobs[index].item, output, rate, results[index])
+        return results
+
+    def enhance_batch(self, jobs: Sequence[Job]) -> tuple[list[JobResult], dict[int, Output]]:
+        """Every job's output, from the cache or enhanced, without scoring it: (results in the
+        order of ``jobs``, {job index: output}); a job with no output has failed. Executors that
+        score elsewhere (the Ray executor's scoring actors) call this and ``score`` apart.
 
         Each item's input is read and resampled once per system, however many of its variants are
         in the batch; the cache misses of one (system, variant) go through ``enhance_prepared``
-        together, so a system that batches gets them in one call. Results come back in the order of
-        ``jobs``.
+        together, so a system that batches gets them in one call.
         """
         results = [JobResult(job=job, status=Status.OK) for job in jobs]
         outputs: dict[int, Output] = {}
@@ -167,7 +177,7 @@ class Worker:
         keys: dict[int, str] = {}
         for index, job in enumerate(jobs):
             try:
-                keys[index] = self._output_key(job)
+                keys[index] = self.output_key(job)
                 hit = self._cached_output(job, keys[index])
             except AudioError as exc:  # a missing or unreadable item file: this job only
                 results[index].fail(exc)
@@ -186,10 +196,9 @@ class Worker:
         prepared: dict[tuple[int, tuple[str, str]], PreparedInput] = {}
         for (system_index, variant), members in misses.items():
             outputs.update(self._enhance(system_index, variant, members, jobs, results, keys, prepared))
-        for index, (output, rate, path) in outputs.items():
+        for index, (_, _, path) in outputs.items():
             results[index].output_path = str(path)
-            self._score(jobs[index].item, output, rate, results[index])
-        return results
+        return results, outputs
 
     def _cached_output(self, job: Job, key: str) -> Output | None:
         system = self.system(job.system_index)
@@ -200,9 +209,10 @@ class Worker:
             return None
         return cached[0], cached[1], self.cache.audio_path(key)
 
-    def _output_key(self, job: Job) -> str:
-        """The job's cache key; raises for an item file that is missing (``check_item_files``: the
-        item fails for every system, before any model loads) or a system that cannot give its card."""
+    def output_key(self, job: Job) -> str:
+        """The cache key of the job's enhanced output (system card identity, task, input hashes);
+        raises for an item file that is missing (``check_item_files``: the item fails for every
+        system, before any model loads) or a system that cannot give its card."""
         check_item_files(job.item)
         system = self.system(job.system_index)
         with system_code():
@@ -252,7 +262,7 @@ class Worker:
             outputs[index] = (outcome.output, outcome.rate, path)
         return outputs
 
-    def _score(self, item: Item, output: np.ndarray, rate: int, result: JobResult) -> None:
+    def score(self, item: Item, output: np.ndarray, rate: int, result: JobResult) -> None:
         """Every applicable metric on one output through one shared ScoringContext (built on the
         first cache miss), each metric's scores cached and its failure recorded apart."""
         out_hash = audio_hash(output, rate)

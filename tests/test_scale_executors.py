@@ -22,6 +22,7 @@ from bench.runner import execute
 from bench.spec import parse_spec
 from bench.system import EnhanceInput, System, register_system
 from bench.plan import Job
+from bench.ray_cluster import processes
 from bench.worker import Worker
 
 TESTS_DIR = Path(__file__).parent
@@ -72,13 +73,15 @@ class NoisySystem(System):
 
 @register_system("scale-crash")
 class CrashingSystem(System):
-    """Kills its process on one item, as a segfault in native code would."""
+    """Kills its process on one item, every time, as a segfault in native code would (logging
+    each crash into ``log_dir`` when given)."""
 
     tasks = frozenset({DENOISE})
     sample_rate = None
 
     def enhance(self, inputs: EnhanceInput, variant: str = "default") -> np.ndarray:
         if inputs.item_id == self.config["crash_on"]:
+            _log(self.config.get("log_dir"), "crash")
             os._exit(3)
         return inputs.audio * 0.9
 
@@ -284,74 +287,9 @@ def test_missing_ray_names_the_extra(tmp_path, toy_plugin, monkeypatch):
         execute(config, progress=False)
 
 
-def test_ray_worker_slots_follow_cluster_resources(tmp_path):
-    from bench.errors import ConfigError
-    from bench.executors import _ray_slots
-
-    class FakeRay:
-        def __init__(self, resources):
-            self.resources = resources
-
-        def cluster_resources(self):
-            return self.resources
-
-    config = RunConfig(runs_dir=tmp_path)
-    assert _ray_slots(FakeRay({"CPU": 16.0, "GPU": 2.0}), config) == 16  # one per CPU
-    config.ray_gpus = 0.5
-    assert _ray_slots(FakeRay({"CPU": 16.0, "GPU": 2.0}), config) == 4  # four GPU halves
-    with pytest.raises(ConfigError, match="has 0 GPUs"):
-        _ray_slots(FakeRay({"CPU": 16.0}), config)
-    config.workers = 3
-    with pytest.raises(ConfigError, match="has 0 GPUs"):
-        _ray_slots(FakeRay({"CPU": 16.0}), config)
-    config.ray_gpus = 0.0
-    assert _ray_slots(FakeRay({"CPU": 16.0}), config) == 3  # an explicit count wins
-
-
-def test_cli_passes_ray_options():
-    from bench.cli import build_parser, config_from_args
-
-    args = build_parser().parse_args(["run", "--executor", "ray", "--ray-address", "ray://head:10001",
-                                      "--ray-gpus", "0.5", "--workers", "4"])
-    config = config_from_args(args)
-    assert (config.executor, config.ray_address, config.ray_gpus, config.workers) == ("ray", "ray://head:10001", 0.5, 4)
-
-
-@pytest.mark.slow
-def test_ray_executor_matches_serial(tmp_path, toy_plugin, monkeypatch):
-    ray = pytest.importorskip("ray")
-    # Ray workers are fresh interpreters: they find this module and the toy plugin on PYTHONPATH
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS_DIR), os.environ["PYTHONPATH"]]))
-    log = tmp_path / "log"
-    systems = [s.replace("@all", f"@all:log_dir={log}") for s in SYSTEMS] + ["toy-bad:mode=hang,label=hang"]
-    serial_config = make_config(tmp_path, systems, METRICS, name="serial", n=4)
-    serial_config.timeout = 1.0
-    serial = execute(serial_config, progress=False)
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        config = make_config(tmp_path, systems, METRICS, name="ray", executor="ray", n=4)
-        config.timeout = 1.0
-        distributed = execute(config, progress=False)
-    finally:
-        ray.shutdown()
-    pd.testing.assert_frame_equal(table(distributed), table(serial))
-    pd.testing.assert_frame_equal(outcomes(distributed), outcomes(serial))
-    assert "timed out after 1 s" in outcomes(distributed).loc[("hang", "toy/0"), "reason"]
-    worker_loads = logged(log, "load")[1:]  # the first load was the serial run's
-    assert len(worker_loads) == len(set(worker_loads)) == 2  # one load per actor
-
-
 def _children(pid: int) -> list[int]:
     """pids whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    return [child for child, fields in processes() if int(fields[1]) == pid]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
