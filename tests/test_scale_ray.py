@@ -3,6 +3,7 @@ it is built from (item files carried to a node, an fsspec cache, the sizing of e
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -359,3 +360,18 @@ def test_two_nodes_without_shared_disk_match_serial_and_survive_killed_actors(tm
     shared = tmp_path / "shared-cache"
     assert len(_files(shared / "audio", "*.wav")) == 11 and _files(shared / "scores", "*.json")
     assert {node: len(_files(home / "cache", "*.*")) for node, home in homes.items()} == node_entries
+
+
+@pytest.mark.slow
+def test_throughput_benchmark_compares_ray_on_two_local_nodes_with_local(tmp_path, sebench_home, capsys):
+    from bench.benchmarks.throughput import main
+
+    figures_path = tmp_path / "figures.json"
+    assert main(["--items", "2", "--metric", "sisdr", "--workers", "2", "--executor", "ray",
+                 "--json", str(figures_path)]) == 0
+    assert "ray / local:" in capsys.readouterr().out
+    figures = json.loads(figures_path.read_text())
+    assert figures["stages"]["ray"]["items"] == figures["stages"]["local"]["items"] == {"enhance unprocessed": 2, "sisdr": 2}
+    assert figures["ray_vs_local"] == figures["wall_seconds"]["ray"] / figures["wall_seconds"]["local"]
+    assert figures["cpu_seconds"]["ray"]["workers"] > 0  # the work ran in the Ray nodes' processes
+    assert figures["ray"] == {"address": None, "nodes": 2}

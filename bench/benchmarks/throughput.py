@@ -2,6 +2,7 @@
 
     python -m bench.benchmarks.throughput [--items 30] [--workers N] [--metric dnsmos ...]
                                           [--system unprocessed ...] [--json figures.json]
+                                          [--executor ray [--ray-address ADDRESS | --ray-nodes 2]]
 
 The workload (``bench.benchmarks.workload``): 32 items of real speech of unequal length
 (DNS Challenge 2020 sample items and real read speech mixed with real recorded noise, from
@@ -15,7 +16,12 @@ cache in a temporary folder:
 3. local: ``sebench run`` with its default executor (``--workers`` processes);
 4. cached: the run again under a new name, with the default executor: every output and score comes
    from the cache and every result is recorded again; and the serial run re-run under its own name
-   (resume: every item already recorded, nothing to do).
+   (resume: every item already recorded, nothing to do);
+5. with ``--executor ray``, also the run on Ray, from a cold cache: on ``--ray-address``'s cluster,
+   or on ``--ray-nodes`` Ray nodes started on this machine with the ``--workers`` cores split between
+   them, each with its own SEBENCH_HOME (so its own cache and staging folder: the nodes share
+   nothing but the machine). It prints the Ray run's wall time over the local run's, on the same
+   cores (target <= 1.10), and the CPU seconds of every Ray process, its daemons' included.
 
 It prints cold/loop (target <= 0.5), cached/loop (<= 0.01) and the 2-worker speedup over serial
 (>= 1.9), per-stage rates from the seconds each worker spent computing each stage (``load``
@@ -58,7 +64,7 @@ from bench.spec import parse_spec
 from bench.worker import ENHANCE_STAGE, LOAD_STAGE, JobResult
 
 DEFAULT_METRICS = ("dnsmos", "pesq", "stoi", "spksim")
-TARGETS = {"cold": 0.5, "cached": 0.01, "speedup": 1.9, "total_seconds": 300.0}
+TARGETS = {"cold": 0.5, "cached": 0.01, "speedup": 1.9, "total_seconds": 300.0, "ray_vs_local": 1.10}
 
 
 @dataclass
@@ -183,6 +189,28 @@ def harness_pass(name: str, config: RunConfig, workers: int = 1) -> tuple[Pass, 
     return Pass(name, wall, totals, cpu=cpu, children_cpu=children, recording=sum(waits), workers=workers), summary
 
 
+def ray_pass(config: RunConfig, args: argparse.Namespace, root: Path) -> Pass:
+    """The run on Ray (see the module docstring, step 5), its driver in a new interpreter like the
+    other cold passes. Starting the simulated cluster is not timed: a cluster exists before a run.
+    Connecting to it and starting the actors is."""
+    if args.ray_address:
+        config.ray_address = args.ray_address
+        run = cold_harness_pass("ray", config, workers=args.workers)[0]
+        run.children_cpu = float("nan")  # on other machines: not measured from here
+        return run
+    from bench.ray_cluster import LocalCluster, NodeSpec
+
+    shares = [args.workers // args.ray_nodes + (index < args.workers % args.ray_nodes) for index in range(args.ray_nodes)]
+    nodes = [NodeSpec(cpus=max(1, share), env={"SEBENCH_HOME": str(root / f"ray-node-{index}")})
+             for index, share in enumerate(shares)]
+    with LocalCluster(nodes) as cluster:
+        config.ray_address = cluster.address
+        before = cluster.cpu_seconds()
+        run = cold_harness_pass("ray", config, workers=args.workers)[0]
+        run.children_cpu = cluster.cpu_seconds() - before
+    return run
+
+
 def _children_cpu() -> float:
     """CPU seconds of finished (reaped) child processes so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -269,8 +297,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--system", action="append", help="system spec, repeatable (default: unprocessed)")
     parser.add_argument("--metric", action="append", help=f"metric, repeatable (default: {' '.join(DEFAULT_METRICS)})")
     parser.add_argument("--workers", type=int, default=available_cores(), help="processes for the local executor")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="ray: also run on Ray and compare it with local on the same cores")
+    parser.add_argument("--ray-address", help="with --executor ray: an existing cluster (default: --ray-nodes local nodes)")
+    parser.add_argument("--ray-nodes", type=int, default=2, help="with --executor ray: Ray nodes started on this machine")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.ray_nodes < 1 or args.ray_nodes > args.workers:
+        parser.error(f"--ray-nodes must be between 1 and --workers ({args.workers})")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -313,6 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               "cache and recorded)")
         resumed, _ = harness_pass("resumed", config("serial"))
         print(f"  resumed re-run     {resumed.wall:7.2f} s (same run name: everything already recorded)")
+        ray_run = None
+        if args.executor == "ray":
+            where = args.ray_address or f"{args.ray_nodes} local nodes"
+            ray_run = ray_pass(config("ray", "ray", "cache-ray"), args, root)
+            print(f"  ray harness        {ray_run.wall:7.1f} s ({where}; a new driver interpreter, timed from its start)")
         cli = cached_cli_seconds(config("cached-cli", "local"))
         print(f"  cached, command line {cli:5.2f} s (sebench run in a new interpreter, table printed)")
         differences = score_differences(config("serial"), serial_run, loop_scores)
@@ -320,8 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stages = [stage for stage in serial.stages.items if stage.startswith(ENHANCE_STAGE)]
     stages += [m for m in (parse_spec(s).name for s in metrics) if m in serial.stages.items]
     headers = ["stage", "serial items/s", "serial audio-s/s", f"local({args.workers}) items/s", f"local({args.workers}) audio-s/s"]
+    parallel = [serial, local]
+    if ray_run is not None:
+        headers += [f"ray({args.workers}) items/s", f"ray({args.workers}) audio-s/s"]
+        parallel.append(ray_run)
     print()
-    print(tabulate(rate_rows([serial, local], stages), headers=headers, floatfmt=".2f", tablefmt="github"))
+    print(tabulate(rate_rows(parallel, stages), headers=headers, floatfmt=".2f", tablefmt="github"))
 
     cold_ratio = local.wall / loop.wall
     serial_ratio = serial.wall / loop.wall
@@ -345,6 +389,12 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"(target >= {TARGETS['speedup']}x: {verdict(speedup >= TARGETS['speedup'])}); the local run used "
           f"{local.total_cpu:.1f} CPU s in all vs {serial.total_cpu:.1f} serially, so on {args.workers} idle cores "
           f"expect about {projected:.2f}x")
+    if ray_run is not None:
+        ray_ratio = ray_run.wall / local.wall
+        print(f"ray / local: {ray_ratio:.2f}x wall ({ray_run.wall:.1f} s vs {local.wall:.1f} s on {args.workers} cores) "
+              f"(target <= {TARGETS['ray_vs_local']}x: {verdict(ray_ratio <= TARGETS['ray_vs_local'])}); CPU s: ray "
+              f"{ray_run.total_cpu:.1f} (driver {ray_run.cpu:.1f}, Ray processes {ray_run.children_cpu:.1f}) vs local "
+              f"{local.total_cpu:.1f}")
     print(f"whole benchmark: {total:.0f} s (target < {TARGETS['total_seconds']:.0f} s: "
           f"{verdict(total < TARGETS['total_seconds'])})")
     print(f"machine: {at_start['cpu']}, {at_start['cores']} cores, Python {at_start['python']}, {at_start['platform']}; "
@@ -353,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{at_end['free_cores']} at end (the most a {args.workers}-worker speedup can be right now)")
 
     if args.json:
-        runs = (loop, serial, local, cached, resumed)
+        runs = (loop, serial, local, cached, resumed) + ((ray_run,) if ray_run is not None else ())
         figures = {
             "testset": testset, "items": len(pairs), "audio_seconds": audio, "systems": systems, "metrics": metrics,
             "workers": args.workers, "machine": at_start, "load_average_end": at_end["load_average"],
@@ -361,11 +411,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wall_seconds": {p.name: p.wall for p in runs},
             "cpu_seconds": {p.name: {"driver": p.cpu, "workers": p.children_cpu} for p in runs},
             "stages": {p.name: {"items": p.stages.items, "audio_seconds": p.stages.audio, "seconds": p.stages.seconds}
-                       for p in (serial, local)},
+                       for p in parallel},
             "cached_cli_seconds": cli, "cold_vs_loop": cold_ratio, "serial_vs_loop": serial_ratio, "cached_vs_loop": cached_ratio,
             "speedup": speedup, "projected_speedup": projected, "score_differences": differences,
             "recording_seconds": {"serial": serial.recording, "cached": cached.recording}, "total_seconds": total,
         }
+        if ray_run is not None:
+            figures["ray_vs_local"] = ray_run.wall / local.wall
+            figures["ray"] = {"address": args.ray_address, "nodes": None if args.ray_address else args.ray_nodes}
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
 
