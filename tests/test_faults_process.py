@@ -43,9 +43,11 @@ def test_a_system_printing_to_stdout_cannot_corrupt_the_result_table(tmp_path, e
                                             ("local", signal.SIGTERM)])
 def test_ctrl_c_or_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path, executor, stop):
     data = make_dataset(tmp_path / "data")
-    log = tmp_path / "log"
+    log, hold = tmp_path / "log", tmp_path / "hold"
+    # the first item is held in flight until the signal has been handled: a fixed sleep raced the
+    # signal on a loaded machine (the run could finish before the test got to send it)
     args = ["--plugin", "sebench_fault_plugin",
-            *run_args(tmp_path, data, [f"fault:sleep=0.6,log_dir={log}"], executor=executor)]
+            *run_args(tmp_path, data, [f"fault:hold={hold},log_dir={log}"], executor=executor)]
     if executor == "local":
         args += ["--workers", "1"]
     env = cli_env(tmp_path / "home")
@@ -61,6 +63,7 @@ def test_ctrl_c_or_sigterm_stops_cleanly_and_a_rerun_resumes(tmp_path, executor,
     assert f"sebench: {word}" in err and "re-run the same command to resume" in err, err
     assert_no_traceback(err)
 
+    hold.touch()
     again = subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env,
                            timeout=300)
     assert again.returncode == 0, again.stderr

@@ -5,7 +5,9 @@ Loaded like any user plugin (``--plugin sebench_fault_plugin``). ``fault`` behav
 
 - ``mode``: what goes wrong (see ``OUTPUTS`` and ``ACTIONS``);
 - ``stage``: where it goes wrong: ``enhance`` (default), ``init``, ``card``, ``variants``, ``load``;
-- ``on``: item ids (``+``-separated) the enhance-stage fault hits; default: every item.
+- ``on``: item ids (``+``-separated) the enhance-stage fault hits; default: every item;
+- ``log_dir``: a file per enhance call, so a test can wait until an item is in flight;
+- ``hold``: a path; enhance waits until it exists (a run interrupted mid-item on any machine load).
 
 Every fault is something a real adapter has been seen doing: returning int16 counts, printing
 progress to stdout, calling ``sys.exit`` from a library, crashing in native code.
@@ -145,6 +147,11 @@ class Fault(System):
         if log_dir:  # lets a test wait until items are in flight
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             (Path(log_dir) / f"{inputs.item_id}-{time.monotonic_ns()}").touch()
+        hold = self.config.get("hold")
+        if hold:  # stays in flight until the test creates this file, however slow the machine is
+            deadline = time.monotonic() + 300
+            while not Path(hold).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
         time.sleep(float(self.config.get("sleep", 0)))
         mode = str(self.config.get("mode", "none"))
         if self._stage != "enhance" or not self._hits(inputs.item_id):
