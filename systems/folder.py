@@ -107,11 +107,13 @@ class FolderSystem(System):
         super().__init__(**config)
         self.config["root"] = str(self.root)
         self.layouts = as_list(config.get("layout"), "layout") or list(DEFAULT_LAYOUTS)
+        fields: set[str | None] = set()
         for layout in self.layouts:
             try:
-                list(string.Formatter().parse(layout))
+                fields.update(field for _, field, _, _ in string.Formatter().parse(layout))
             except ValueError as exc:
                 raise ConfigError(f"folder: bad layout template {layout!r}: {exc}") from None
+        self.names_sources = "source" in fields  # separation outputs need one file per source
         self.suffixes = as_list(config.get("suffix"), "suffix") if "suffix" in config else list(DEFAULT_SUFFIXES)
         self.extensions = [e if e.startswith(".") else f".{e}" for e in as_list(config.get("ext"), "ext")]
         self.length_tolerance = as_float(config.get("length_tolerance", DEFAULT_LENGTH_TOLERANCE), "length_tolerance")
@@ -176,8 +178,7 @@ class FolderSystem(System):
 
     def published_file(self, inputs: EnhanceInput) -> PublishedOutput:
         """The item's published output(s) at their own rate, checked against the input's duration."""
-        if inputs.sources > 1 and not any("source" == f for layout in self.layouts
-                                          for _, f, _, _ in string.Formatter().parse(layout)):
+        if inputs.sources > 1 and not self.names_sources:
             raise ConfigError(f"folder {self.root}: item {inputs.item_id} needs {inputs.sources} outputs (one per "
                               "source); put {source} in the layout, e.g. layout={stem}_s{source}")
         numbers = list(range(1, inputs.sources + 1)) if inputs.sources > 1 else [None]

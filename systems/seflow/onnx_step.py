@@ -95,11 +95,16 @@ def example_inputs(cfg: SEFlowConfig) -> tuple[torch.Tensor, ...]:
 def export(net: SEFlowNet, blocks: int, heads: int, path: str | Path | None = None) -> bytes:
     """The ONNX graph of point f-B-H's step (also written to ``path`` if given). Needs the ``onnx``
     package (``pip install 'sebench[torch]'``); running it needs only onnxruntime."""
+    return _export_dense(extract_subnetwork(net, blocks, heads), path)
+
+
+def _export_dense(dense: SEFlowNet, path: str | Path | None = None) -> bytes:
+    """``export`` of a network already cut to its point (``OnnxStep`` keeps the cut for its lag table)."""
     try:
         import onnx  # noqa: F401  (torch's exporter needs it)
     except ImportError as exc:
         raise MissingDependencyError("onnx", "torch", "exporting SEFlow's streaming step to ONNX") from exc
-    step = FusedStep(extract_subnetwork(net, blocks, heads)).eval()
+    step = FusedStep(dense).eval()
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -123,7 +128,7 @@ class OnnxStep:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         dense = extract_subnetwork(net, blocks, heads)
-        self.session = ort.InferenceSession(export(net, blocks, heads), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(_export_dense(dense), options, providers=["CPUExecutionProvider"])
         self.cfg = dense.cfg
         # lag_table[b, h, L]: block b, head h's bias for a key L frames back.
         self.lag_table = torch.stack([b.attn.lag_bias.detach() for b in dense.blocks]).numpy()

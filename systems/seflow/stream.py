@@ -60,7 +60,7 @@ class NumpyFrontEnd:
         out = spec * (frontend.MAX_GAIN / (1.0 + np.exp(-bin_logits)))
         taps = past.shape[0]
         if lost:
-            at_zero = 1.0 / (1.0 + np.exp(frontend.FILL_OFFSET))
+            at_zero = frontend._FILL_AT_ZERO
             for i, delay in enumerate(frontend.FILL_TAPS):
                 first = frontend.N_FEATURES + i * frontend.N_BANDS
                 opened = 1.0 / (1.0 + np.exp(-(logits[first : first + frontend.N_BANDS] @ self.to_bins - frontend.FILL_OFFSET)))

@@ -23,16 +23,13 @@ from scipy.signal import fftconvolve
 
 from bench.item import PACKET_SECONDS
 from systems.seflow.training import data, realdata
+from systems.seflow.training.degrade import _rms
 from testsets.synthetic.noise import make_noise
 
 RATE = 48000
 SECONDS = 6.0
 DISTORTIONS = ("noise", "reverb", "clip", "packet", "complex")
 SEED = 20261202
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
 
 
 def _noise(rng: np.random.Generator, pools: realdata.RealPools, n: int) -> np.ndarray:
