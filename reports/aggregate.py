@@ -259,11 +259,6 @@ def rank_cells(run: RunData, cells: pd.DataFrame, decimals: dict[str, int]) -> p
     return marks
 
 
-def mark_best(run: RunData, cells: pd.DataFrame, decimals: dict[str, int]) -> pd.Series:
-    """True where a cell is the clear best of its (test set, subset, column) (``rank_cells``)."""
-    return rank_cells(run, cells, decimals)["best"]
-
-
 def display_decimals(column: Column) -> int:
     """Three decimals for unit-interval scores (STOI, WER as a fraction), two for the rest."""
     return 3 if column.upper is not None and column.upper <= 1 else 2

@@ -41,7 +41,8 @@ def _clean(value: Any) -> Any:
 
 
 def results_document(run: RunData, cells: pd.DataFrame | None = None) -> dict[str, Any]:
-    warning = small_n_warning(aggregate(run) if cells is None else cells)
+    cells = aggregate(run) if cells is None else cells  # once: every cell's interval is 2000 resamples
+    warning = small_n_warning(cells)
     cells = cells_with_best(run, cells)
     columns = [{"name": c.name, "higher_is_better": c.higher_is_better, "lower": c.lower, "upper": c.upper,
                 "unit": c.unit, "ratio_of": list(c.ratio_of) if c.ratio_of else None}
