@@ -27,13 +27,8 @@ def check_distinct_columns(metrics: Sequence[Metric], specs: Sequence[Spec]) -> 
             first = owner.setdefault(column.name, index)
             if first == index:
                 continue
-            a, b = _spec_text(specs[first]), _spec_text(specs[index])
+            a, b = specs[first].text(), specs[index].text()
             if metrics[first].version == metric.version:
                 raise ConfigError(f"metric '{b}' is listed twice with the same config; list it once")
             raise ConfigError(f"metrics '{a}' and '{b}' would both write column {column.name}; give one a label "
                               f"({b}{',' if ':' in b else ':'}label=NAME names its columns {column.name}@NAME)")
-
-
-def _spec_text(spec: Spec) -> str:
-    config = ",".join(f"{k}={v}" for k, v in spec.config.items())
-    return f"{spec.name}{':' + config if config else ''}"

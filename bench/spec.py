@@ -29,6 +29,12 @@ class Spec:
         out.update(self.config)
         return out
 
+    def text(self) -> str:
+        """The command-line form, the inverse of ``parse_spec`` (a run re-launched from a config)."""
+        pairs = [f"{k}={v}" for k, v in self.config.items()] + ([f"label={self.label}"] if self.label else [])
+        head = self.name + (f"@{self.variant}" if self.variant else "")
+        return head + (":" + ",".join(pairs) if pairs else "")
+
 
 def parse_spec(text: str) -> Spec:
     head, _, tail = text.partition(":")

@@ -141,3 +141,12 @@ def test_provenance_is_recorded(tmp_path, toy_plugin):
     assert "numpy" in prov["packages"] and "sebench" in prov["packages"]
     assert set(prov["metric_versions"]) == {"toy-rms", "toy-err"}
     assert prov["device"]["python"]
+
+
+@pytest.mark.parametrize("text", ["unprocessed", "seflow@f-12-4", "folder:root=/d,layout={id}_x,label=ours",
+                                  "seflow@f-1-1:checkpoint=c.safetensors,label=mine", "plcmos:seed=1,label=seed1"])
+def test_a_spec_written_back_as_text_parses_to_itself(text):
+    """The throughput benchmark re-launches a run from its config with these strings: a dropped variant or
+    label would time a different, uncached run."""
+    spec = parse_spec(text)
+    assert spec.text() == text and parse_spec(spec.text()) == spec

@@ -273,7 +273,7 @@ def cached_cli_seconds(config: RunConfig) -> float:
             "--runs-dir", str(config.runs_dir), "--cache-dir", str(config.cache_dir), "--executor", config.executor]
     for option, specs in (("--testset", config.testsets), ("--system", config.systems), ("--metric", config.metrics)):
         for spec in specs:
-            args += [option, ":".join(filter(None, [spec.name, ",".join(f"{k}={v}" for k, v in spec.config.items())]))]
+            args += [option, spec.text()]
     start = time.perf_counter()
     subprocess.run(args, check=True, capture_output=True)
     return time.perf_counter() - start
