@@ -25,10 +25,6 @@ from bench.hashing import digest, file_sha256
 from bench.item import Item
 
 
-ITEM_FILES = ("input", "reference", "enrollment", "far_end")
-"""The Item fields that name files: each must exist and be readable for the item to be run."""
-
-
 def content_hash(path: Path | None, role: str = "input") -> str | None:
     """sha256 of an item file's bytes (memoised, see ``bench.hashing``); None for an absent one.
 
@@ -48,10 +44,8 @@ def content_hash(path: Path | None, role: str = "input") -> str | None:
 def check_item_files(item: Item) -> None:
     """Hash every file the item names (memoised), so one that is missing fails the item up front,
     for every system, before any model is loaded or output computed."""
-    for role in ITEM_FILES:
-        content_hash(getattr(item, role), role.replace("_", "-"))
-    for path in item.extra_references:
-        content_hash(path, "reference")
+    for role, path in item.files():
+        content_hash(path, role.replace("_", "-"))
 
 
 def enhancement_key(system_identity: str, item: Item, uses_reference: bool) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 DENOISE = "denoise"
 DEREVERB = "dereverb"
@@ -73,6 +73,12 @@ def normalize_talk_type(talk_type: str) -> str:
     return TALK_TYPE_ALIASES.get(_spelling(text).removesuffix("withmovement"), text)
 
 
+def reference_role(index: int) -> str:
+    """The role name of the reference of source ``index`` (0-based): ``reference`` for the first,
+    ``reference_2``, ``reference_3``... for a separation item's others."""
+    return "reference" if index == 0 else f"reference_{index + 1}"
+
+
 def supports(system_tasks: frozenset[str], item_task: str) -> bool:
     """A system handles an item when it supports every part of the item's task."""
     return task_parts(item_task) <= system_tasks
@@ -122,6 +128,33 @@ class Item:
     def sources(self) -> int:
         """How many output signals a system returns for this item: one per reference for separation."""
         return max(1, len(self.references)) if SEPARATION in task_parts(self.task) else 1
+
+    def files(self) -> Iterator[tuple[str, Path]]:
+        """Every file the item names, as (role, path), in a fixed order: input, references in source
+        order (``reference``, ``reference_2``, ...), enrollment, far end; absent ones are skipped.
+
+        The one list of an item's files: what must exist before the item runs (``bench.cache``),
+        what travels to a node without the driver's disk (``bench.item_files``), what a ``folder``
+        system must never return as an output. A new file field is added here and nowhere else.
+        """
+        yield "input", self.input
+        for index, path in enumerate(self.references):
+            yield reference_role(index), path
+        for role in ("enrollment", "far_end"):
+            if getattr(self, role) is not None:
+                yield role, getattr(self, role)
+
+    def with_files(self, paths: Mapping[str, Path]) -> "Item":
+        """The item with the files of the given roles (as ``files`` names them) at other paths;
+        the roles not given keep theirs."""
+        own = dict(self.files())
+        unknown = set(paths) - set(own)
+        if unknown:
+            raise ValueError(f"item {self.id} names no {', '.join(sorted(unknown))} file")
+        moved = {role: paths.get(role, path) for role, path in own.items()}
+        references = [moved[reference_role(index)] for index in range(len(self.references))]
+        return replace(self, input=moved["input"], enrollment=moved.get("enrollment"), far_end=moved.get("far_end"),
+                       reference=references[0] if references else None, extra_references=tuple(references[1:]))
 
     def has(self, need: str) -> bool:
         """Whether the item carries an input a metric or system may require (by field name)."""

@@ -1,8 +1,8 @@
 """An item's files, carried to a machine that cannot read the driver's disk.
 
 Loaders give items as paths on the driver's machine. On a cluster without a shared filesystem those
-paths mean nothing to another node, so the driver packs each item's files (input, reference,
-enrollment, far-end) as bytes, keyed by their sha256, and a worker unpacks them into its node's
+paths mean nothing to another node, so the driver packs each item's files (``Item.files``: input,
+every reference, enrollment, far end) as bytes, keyed by their sha256, and a worker unpacks them into its node's
 staging folder, content-addressed (``<root>/<sha[:2]>/<sha>/<original name>``: the name is kept for
 systems that read it). A worker then runs the item exactly as it would locally, on byte-identical
 files, so every cache key (built from file contents, never from paths) is the one the driver would
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from bench.cache import ITEM_FILES, content_hash
+from bench.cache import content_hash
 from bench.errors import AudioError
 from bench.files import atomic_write_bytes
 from bench.item import Item
@@ -28,7 +28,7 @@ class StagedFile:
 
 
 Manifest = Mapping[str, StagedFile]
-"""Item field -> the file it names, by content."""
+"""Role (as ``Item.files`` names it) -> the file it names, by content."""
 Blobs = Mapping[str, bytes]
 """sha256 -> file bytes."""
 
@@ -40,12 +40,9 @@ def manifest(item: Item) -> Manifest:
     local run would, and records the same failure for that item.
     """
     files = {}
-    for name in ITEM_FILES:
-        path = getattr(item, name)
-        if path is None:
-            continue
+    for role, path in item.files():
         try:
-            files[name] = StagedFile(content_hash(Path(path)), Path(path).name)
+            files[role] = StagedFile(content_hash(Path(path)), Path(path).name)
         except AudioError:  # missing or unreadable
             continue
     return files
@@ -53,7 +50,8 @@ def manifest(item: Item) -> Manifest:
 
 def pack(item: Item, files: Manifest) -> dict[str, bytes]:
     """The bytes of ``item``'s files, keyed by sha256 (a file named twice is sent once)."""
-    return {entry.sha256: Path(getattr(item, field)).read_bytes() for field, entry in files.items()}
+    paths = dict(item.files())
+    return {entry.sha256: Path(paths[role]).read_bytes() for role, entry in files.items()}
 
 
 class Staging:
@@ -77,4 +75,4 @@ class Staging:
                 target = self.path(entry)
                 if not target.is_file():  # written whole: two actors of a node may stage it at once
                     atomic_write_bytes(target, blobs[entry.sha256])
-        return item.with_(**{field: self.path(entry) for field, entry in files.items()})
+        return item.with_files({role: self.path(entry) for role, entry in files.items()})

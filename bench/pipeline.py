@@ -137,12 +137,11 @@ def prepare_input(system: System, item: Item) -> PreparedInput:
     if system.uses_reference and item.reference is not None:
         references = [fit_length(side(path), len(native)) for path in item.references]
         reference = np.stack(references) if item.sources > 1 else references[0]
-    own_files = {name: getattr(item, name) for name in ("input", "reference", "enrollment", "far_end")}
     inputs = EnhanceInput(
         audio=native, sample_rate=rate, task=item.task, item_id=item.id, source=item.input, subset=item.subset,
         enrollment=side(item.enrollment), far_end=side(item.far_end), loss_trace=item.loss_trace,
         reference=reference, meta=dict(item.meta), sources=item.sources,
-        item_files={k: v for k, v in own_files.items() if v is not None} if system.reads_item_files else {},
+        item_files=dict(item.files()) if system.reads_item_files else {},
     )
     return PreparedInput(inputs, item_rate, len(audio))
 

@@ -181,8 +181,8 @@ def _restore(results: list[JobResult], unit: Unit, local: Unit) -> None:
     rather than this node's staged copies."""
     for result, job, staged in zip(results, unit, local):
         result.job = job
-        swaps = [(str(getattr(staged.item, f)), str(getattr(job.item, f))) for f in ("input", "reference", "enrollment", "far_end")
-                 if getattr(job.item, f) is not None]
+        driver_files = dict(job.item.files())
+        swaps = [(str(path), str(driver_files[role])) for role, path in staged.item.files()]
         result.reason = _swap(result.reason, swaps)
         result.metric_errors = {name: (kind, _swap(text, swaps)) for name, (kind, text) in result.metric_errors.items()}
 

@@ -72,8 +72,9 @@ class EnhanceInput:
     """How many signals to return: one per source for a separation item (a ``(sources, samples)``
     array), otherwise one."""
     item_files: Mapping[str, Path] = field(default_factory=dict)
-    """Paths of the item's own files (input, reference, enrollment, far_end), given only to systems
-    that declare ``reads_item_files`` (the ``folder`` system, which must never return one of them)."""
+    """Paths of the item's own files by role (``Item.files``: input, every reference, enrollment,
+    far_end), given only to systems that declare ``reads_item_files`` (the ``folder`` system, which
+    must never return one of them)."""
 
 
 @dataclass(frozen=True)

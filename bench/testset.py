@@ -12,9 +12,9 @@ from bench.item import Item
 from bench.options import Configurable
 from bench.registry import Registry
 
-SIGNAL_FIELDS = ("input", "reference", "enrollment", "far_end")
-LENGTH_FIELDS = ("input", "reference", "far_end")
-"""Files that cover the same time span as the input (the enrollment is another utterance)."""
+UNTIMED_ROLES = ("input", "enrollment")
+"""Roles whose length is not compared with the input's: the input itself, and the enrollment (another
+utterance). Every other file (each reference, the far end) covers the input's time span."""
 LENGTH_TOLERANCE_SECONDS = 0.1
 """A reference or far-end this much longer or shorter than its input is reported: metrics truncate
 to the shortest, and AEC systems align the far end sample by sample, so seconds of difference
@@ -28,21 +28,19 @@ class FileWarning:
     item_id: str
     problem: str
     files: str
-    """The files concerned as ``field: rate Hz, seconds`` (what to look at)."""
+    """The files concerned as ``role: rate Hz, seconds`` (what to look at)."""
 
 
 def file_warnings(item: Item) -> list[FileWarning]:
     """Mixed sample rates across an item's files, and references or far ends whose length differs
     from the input's. Unreadable files are ``prepare``'s problems, not warnings, and are skipped."""
     info: dict[str, tuple[int, float]] = {}
-    for field_name in SIGNAL_FIELDS:
-        path = getattr(item, field_name)
-        if path is not None:
-            try:
-                rate, frames = audio_info(path)
-            except AudioError:
-                continue
-            info[field_name] = (rate, frames / rate)
+    for role, path in item.files():
+        try:
+            rate, frames = audio_info(path)
+        except AudioError:
+            continue
+        info[role] = (rate, frames / rate)
 
     def describe(fields: Iterable[str]) -> str:
         return "; ".join(f"{f}: {info[f][0]} Hz, {info[f][1]:.2f} s" for f in fields)
@@ -51,11 +49,10 @@ def file_warnings(item: Item) -> list[FileWarning]:
     if len({rate for rate, _ in info.values()}) > 1:
         warnings.append(FileWarning(item.id, "mixed sample rates (each file is resampled on reading)", describe(info)))
     if "input" in info:
-        for field_name in LENGTH_FIELDS[1:]:
-            if field_name in info and abs(info[field_name][1] - info["input"][1]) > LENGTH_TOLERANCE_SECONDS:
-                what = "far end" if field_name == "far_end" else field_name
-                warnings.append(FileWarning(item.id, f"{what} length differs from the input's (metrics truncate "
-                                            "to the shortest)", describe(("input", field_name))))
+        for role, (_, seconds) in info.items():
+            if role not in UNTIMED_ROLES and abs(seconds - info["input"][1]) > LENGTH_TOLERANCE_SECONDS:
+                warnings.append(FileWarning(item.id, f"{role.replace('_', ' ')} length differs from the input's "
+                                            "(metrics truncate to the shortest)", describe(("input", role))))
     return warnings
 
 
@@ -77,10 +74,7 @@ class TestSet(Configurable, ABC):
         """
         problems = []
         for item in self.items():
-            for field_name in SIGNAL_FIELDS:
-                path = getattr(item, field_name)
-                if path is None:
-                    continue
+            for _, path in item.files():
                 try:
                     rate, _ = audio_info(path)
                 except AudioError as exc:
