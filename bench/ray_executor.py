@@ -211,7 +211,8 @@ class _Task:
     outputs: Any = None
     """ObjectRef of the unit's outputs (``Outputs``), from the enhancement actor or the driver."""
     keys: list[str | None] = field(default_factory=list)
-    """Output cache key per job (None where enhancement failed)."""
+    """Output cache key per job, computed once by the driver when the task is made (None where it
+    cannot be: an unreadable item file); once enhanced, None also where enhancement failed."""
 
 
 @dataclass
@@ -388,7 +389,7 @@ class _Pipeline:
                     JobResult(job=job, status=Status.OK, output_path=str(self.driver.cache.audio_path(key)), seconds=0.0,
                               enhance_cache_hits=1) for job, key in zip(unit, keys)]))
             else:
-                to_enhance.append(_Task(unit))
+                to_enhance.append(_Task(unit, keys=keys))
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         enhancers, scorers = stage_plan(ray.nodes(), config)
@@ -497,13 +498,14 @@ class _Pipeline:
             yield from self._scored(task, *value)
 
     def _enhanced(self, task: _Task, results: list[JobResult], outputs: Outputs) -> Iterator[JobResult]:
-        task.keys = []
-        for job, result, output in zip(task.unit, results, outputs):
+        keys = []
+        for job, result, output, known in zip(task.unit, results, outputs, task.keys, strict=True):
             key = None
             if result.status == Status.OK and output is not None:
-                key = self.driver.output_key(job)
+                key = known or self.driver.output_key(job)
                 result.output_path = self._keep_output(key, *output)
-            task.keys.append(key)
+            keys.append(key)
+        task.keys = keys
         task.enhanced = results
         if not self.scoring:
             yield from results
