@@ -175,7 +175,7 @@ def reproduced_latex(run: RunData, reference: Reference, rows: Sequence[Reproduc
     notes = " ".join(latex_text(f"{w[0].upper()}{w[1:]}.") for w in reproduction_warnings(run, reference, rows))
     return simple_latex_table(f"Reported vs reproduced: {latex_text(reference.title)}",
                               f"$\\Delta$ = ours $-$ paper; n = items we scored. {notes}",
-                              label_for(run.name, reference.id), header, body, "@{}lllr" + "r" * (len(header) - 4) + "@{}")
+                              label_for(run.name, reference.id), header, body, "lllr" + "r" * (len(header) - 4))
 
 
 def reference_markdown(reference: Reference) -> str:
@@ -278,7 +278,7 @@ def paired_latex(run: RunData, a: str, b: str, results: Sequence[dict[str, Any]]
     body = [[latex_escape(v) for v in line[2:4]] + line[4:8] + [latex_text(v) for v in line[8:]] for line in body]
     return simple_latex_table(f"Paired comparison, A = {latex_escape(a)}, B = {latex_escape(b)}",
                               " ".join(latex_text(n) for n in _paired_notes(results)),
-                              label_for(run.name, f"{a}-vs-{b}"), header, body, "@{}lrrrrrrrrl@{}", groups=groups)
+                              label_for(run.name, f"{a}-vs-{b}"), header, body, "lrrrrrrrrl", groups=groups)
 
 
 def write_comparison_json(run: RunData, a: str, b: str, results: Sequence[dict[str, Any]], path: Path) -> Path:

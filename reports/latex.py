@@ -18,6 +18,11 @@ Numbers align on the decimal point the way siunitx ``S`` columns do, without the
 metric is a ``r@{}l`` column pair (integer part | point, decimals and marks), so bold, daggers
 and interval subscripts never break the alignment. Negative numbers get a real minus (``$-$``).
 Only ``booktabs`` is needed (plus ``graphicx`` for ``resize``).
+
+Every float goes through one path: a ``Grid`` (columns with their estimated widths, LaTeX rows, the
+group of each row) cut by ``grid_latex``. The results tables, the side tables (reported vs
+reproduced, paired comparisons: layout ``fit``) and the leaderboard build their grids; nothing
+else here knows which table it writes.
 """
 
 from __future__ import annotations
@@ -116,7 +121,8 @@ def _ci_script(cell: Cell) -> tuple[str, float]:
     return text, _text_width(plain) * _MATH_SCRIPT + 2.0
 
 
-def _numeric_part(cell: Cell, with_ci: bool) -> _Part:
+def _numeric_part(cell: Cell, with_ci: bool, suffix: str = "") -> _Part:
+    """``suffix`` (a leaderboard's `` (2)`` rank) follows the decimals and marks, in the cell's style."""
     number = latex_number(cell.mean, cell.decimals)
     whole, _, fraction = number.partition(".")
     right = f".{fraction}" if fraction else ""
@@ -128,6 +134,8 @@ def _numeric_part(cell: Cell, with_ci: bool) -> _Part:
         script, width = _ci_script(cell)
         right += script
         width_right += width
+    right += suffix
+    width_right += _text_width(suffix)
     style = r"\bfseries\boldmath " if cell.bold else r"\itshape " if cell.tie else ""
     scale = _BOLD if cell.bold else 1.0
     return _Part(style + whole, (style + right) if right else "", _text_width(whole) * scale, width_right * scale)
@@ -146,69 +154,120 @@ def _header_cell(lines: list[str]) -> str:
     return rf"\multicolumn{{2}}{{c}}{{\begin{{tabular}}[b]{{@{{}}c@{{}}}}{body}\end{{tabular}}}}"
 
 
-def _column_width(table: Table, index: int) -> float:
-    lines = _header_lines(table.columns[index], table.unit(index), table.arrows[index])
-    header = max(_text_width(line) for line in lines)
-    parts = [_numeric_part(cells[index], table.with_ci) for _, _, cells in table.rows if cells[index].mean is not None]
-    left = max((p.width_left for p in parts), default=0.0)
-    right = max((p.width_right for p in parts), default=0.0)
-    text = max((_text_width(cells[index].text) for _, _, cells in table.rows if cells[index].mean is None), default=0.0)
-    return max(header, left + right, text) + 2 * TABCOLSEP_PT
+@dataclass(frozen=True)
+class GridColumn:
+    """One column of a table before it is cut to fit the page: header, alignment, estimated width."""
+
+    header: str
+    """LaTeX of the header cell."""
+    align: str
+    """``l``, ``r``, or ``r@{}l`` for a decimal-aligned pair (integer part | point, decimals and marks)."""
+    width: float
+    """Estimated width in pt at \\small, ``\\tabcolsep`` on both sides included."""
+    header_lines: int = 1
+
+    @property
+    def span(self) -> int:
+        """How many tabular columns it takes (2 for a decimal-aligned pair)."""
+        return len(re.sub(r"@\{[^}]*\}", "", self.align))
 
 
-def _label_width(table: Table) -> float:
-    widths = [_text_width(system) for _, system, _ in table.rows] + [_text_width("System")]
-    return max(widths) + 2 * TABCOLSEP_PT
+@dataclass(frozen=True)
+class Grid:
+    """A table as every LaTeX float of this module is written from it: the results tables, the side
+    tables and the leaderboard build one, and ``grid_latex`` cuts it to the page's width and height."""
+
+    columns: tuple[GridColumn, ...]
+    rows: tuple[tuple[str, ...], ...]
+    """LaTeX of each row's cells, one per column (a pair's cell holds its own ``&``)."""
+    groups: tuple[str, ...] | None = None
+    """Per row, the LaTeX name of its group (a subset): a spanning italic row opens each group."""
+    stub: int = 1
+    """Leading columns (the system label) repeated in every column group."""
 
 
-def column_groups(table: Table, width: float) -> list[list[int]]:
-    """Metric column indices split, in order, into groups whose tabular fits ``width`` points."""
-    budget = width - _label_width(table)
+def widest(texts: Sequence[str]) -> float:
+    """Estimated width in pt of a plain column holding ``texts`` (header included), with its padding."""
+    return max(_text_width(text) for text in texts) + 2 * TABCOLSEP_PT
+
+
+def pair_column(lines: list[str], entries: Sequence[_Part | str]) -> tuple[GridColumn, list[str]]:
+    """A decimal-aligned column under a header of ``lines`` and its cells: each entry a number's
+    ``_Part``, or a status text (``-``, ``fail``, blank) centred across both halves."""
+    parts = [e for e in entries if isinstance(e, _Part)]
+    texts = [e for e in entries if isinstance(e, str)]
+    width = max(max(_text_width(line) for line in lines),
+                max((p.width_left for p in parts), default=0.0) + max((p.width_right for p in parts), default=0.0),
+                max((_text_width(t) for t in texts), default=0.0)) + 2 * TABCOLSEP_PT
+    cells = [f"{e.left} & {e.right}" if isinstance(e, _Part)
+             else rf"\multicolumn{{2}}{{c}}{{{'--' if e == '-' else latex_text(e)}}}" for e in entries]
+    return GridColumn(_header_cell(lines), "r@{}l", width, len(lines)), cells
+
+
+def table_grid(table: Table) -> Grid:
+    """The grid of one results table: system labels, then a decimal-aligned pair per metric column."""
+    columns = [GridColumn("System", "l", widest([system for _, system, _ in table.rows] + ["System"]))]
+    cells: list[list[str]] = []
+    for index in range(len(table.columns)):
+        entries = [_numeric_part(row[index], table.with_ci) if row[index].mean is not None else row[index].text
+                   for _, _, row in table.rows]
+        column, texts = pair_column(_header_lines(table.columns[index], table.unit(index), table.arrows[index]), entries)
+        columns.append(column)
+        cells.append(texts)
+    rows = tuple((latex_escape(system), *(texts[r] for texts in cells)) for r, (_, system, _) in enumerate(table.rows))
+    groups = tuple(latex_escape(subset) for subset, _, _ in table.rows) if table.show_subset else None
+    return Grid(tuple(columns), rows, groups)
+
+
+def grid_groups(grid: Grid, width: float) -> list[list[int]]:
+    """The non-stub columns (0 = the first after the stub) split, in order, into groups whose
+    tabular, stub included, fits ``width`` points."""
+    budget = width - sum(c.width for c in grid.columns[:grid.stub])
     groups: list[list[int]] = [[]]
     used = 0.0
-    for index in range(len(table.columns)):
-        need = _column_width(table, index)
-        if groups[-1] and used + need > budget:
+    for index, column in enumerate(grid.columns[grid.stub:]):
+        if groups[-1] and used + column.width > budget:
             groups.append([])
             used = 0.0
         groups[-1].append(index)
-        used += need
+        used += column.width
     return groups
 
 
-def _tabular(table: Table, indices: list[int], rows: Sequence[int]) -> list[str]:
-    """The tabular of metric columns ``indices`` over the table rows ``rows`` (a subset's name is
+def column_groups(table: Table, width: float) -> list[list[int]]:
+    """Metric column indices of a results table split, in order, into groups that fit ``width`` points."""
+    return grid_groups(table_grid(table), width)
+
+
+def _shown(grid: Grid, indices: Sequence[int]) -> list[GridColumn]:
+    return [*grid.columns[:grid.stub], *(grid.columns[grid.stub + i] for i in indices)]
+
+
+def _tabular(grid: Grid, indices: list[int], rows: Sequence[int]) -> list[str]:
+    """The tabular of the stub and columns ``indices`` over the rows ``rows`` (a group's name is
     repeated when a part starts inside it)."""
-    align = "@{}l" + "r@{}l" * len(indices) + "@{}"
-    header = ["System"] + [_header_cell(_header_lines(table.columns[i], table.unit(i), table.arrows[i]))
-                           for i in indices]
-    lines = [rf"\begin{{tabular}}{{{align}}}", r"\toprule", " & ".join(header) + r" \\", r"\midrule"]
+    columns = _shown(grid, indices)
+    positions = [*range(grid.stub), *(grid.stub + i for i in indices)]
+    lines = [rf"\begin{{tabular}}{{@{{}}{''.join(c.align for c in columns)}@{{}}}}", r"\toprule",
+             " & ".join(c.header for c in columns) + r" \\", r"\midrule"]
+    span = sum(c.span for c in columns)
     previous = None
-    span = 1 + 2 * len(indices)
-    for subset, system, cells in (table.rows[r] for r in rows):
-        if table.show_subset and subset != previous:
+    for r in rows:
+        if grid.groups is not None and grid.groups[r] != previous:
             if previous is not None:
                 lines.append(r"\midrule")
-            lines.append(rf"\multicolumn{{{span}}}{{@{{}}l}}{{\textit{{{latex_escape(subset)}}}}} \\")
-        previous = subset
-        row = [latex_escape(system)]
-        for i in indices:
-            cell = cells[i]
-            if cell.mean is None:
-                row.append(rf"\multicolumn{{2}}{{c}}{{{'--' if cell.text == '-' else latex_escape(cell.text)}}}")
-            else:
-                part = _numeric_part(cell, table.with_ci)
-                row += [part.left, part.right]
-        lines.append(" & ".join(row) + r" \\")
+            lines.append(rf"\multicolumn{{{span}}}{{@{{}}l}}{{\textit{{{grid.groups[r]}}}}} \\")
+            previous = grid.groups[r]
+        lines.append(" & ".join(grid.rows[r][p] for p in positions) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return lines
 
 
-def _tabular_height(table: Table, indices: list[int], rows: Sequence[int]) -> float:
-    """Estimated height in pt of ``_tabular(table, indices, rows)`` at \\small."""
-    header = max(len(_header_lines(table.columns[i], table.unit(i), table.arrows[i])) for i in indices)
-    subsets = len({table.rows[r][0] for r in rows}) if table.show_subset else 0
-    return _LINE * (header + len(rows) + subsets) + 2 * _RULE + _MIDRULE * max(1, subsets)
+def _tabular_height(grid: Grid, indices: list[int], rows: Sequence[int]) -> float:
+    """Estimated height in pt of ``_tabular(grid, indices, rows)`` at \\small."""
+    header = max(c.header_lines for c in _shown(grid, indices))
+    groups = len({grid.groups[r] for r in rows}) if grid.groups is not None else 0
+    return _LINE * (header + len(rows) + groups) + 2 * _RULE + _MIDRULE * max(1, groups)
 
 
 def _caption_height(caption: str, width: float) -> float:
@@ -266,7 +325,7 @@ def pack_floats(n_rows: int, groups: list[list[int]], keys: Sequence[str] | None
     floats = [_Float([], first_caption)]
     for indices in groups:
         rows = list(range(n_rows))
-        while rows:
+        while True:  # at least one part per group: a table without rows still shows its header
             gap = _GROUP_GAP if floats[-1].parts else 0.0
             if floats[-1].parts and height(indices, rows) > limit - floats[-1].height - gap:
                 floats.append(_Float([], next_caption))
@@ -275,6 +334,8 @@ def pack_floats(n_rows: int, groups: list[list[int]], keys: Sequence[str] | None
             floats[-1].parts.append((indices, part))
             floats[-1].height += height(indices, part) + gap
             rows = rows[len(part):]
+            if not rows:
+                break
     return floats
 
 
@@ -304,38 +365,73 @@ def label_for(run_name: str, testset: str, prefix: str = "tab") -> str:
     return f"{prefix}:{slug}"
 
 
+FIT = "fit"
+"""The side tables' layout: one tabular in ``table`` if it fits the column, else in ``table*``, scaled
+to ``\\textwidth`` (needs graphicx) only if even that is too narrow."""
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What a layout makes of a grid: the float, the width it offers, the column groups stacked in
+    it, the scale of a ``\\resizebox`` (1: none) and what that box is scaled to."""
+
+    env: str
+    width: float
+    groups: list[list[int]]
+    scale: float = 1.0
+    resize_to: str = ""
+
+
+def _frame(grid: Grid, layout: str, width: float) -> _Frame:
+    wide = 2 * width + COLUMN_SEP_PT
+    everything = [list(range(len(grid.columns) - grid.stub))]
+    total = sum(c.width for c in grid.columns)
+    if layout == "column":
+        return _Frame("table", width, grid_groups(grid, width))
+    if layout == "wide":
+        return _Frame("table*", wide, grid_groups(grid, wide))
+    if layout == "resize":
+        return _Frame("table", width, everything, width / total, r"\columnwidth")
+    if layout == FIT:
+        if total <= width:
+            return _Frame("table", width, everything)
+        return _Frame("table*", wide, everything, *((wide / total, r"\textwidth") if total > wide else ()))
+    raise ValueError(f"unknown LaTeX layout {layout!r}; choose from {', '.join(LAYOUTS)}")
+
+
+def grid_latex(grid: Grid, *, title: str, caption: str, label: str, layout: str = "column",
+               width: float = COLUMN_WIDTH_PT, height: float = TEXT_HEIGHT_PT) -> str:
+    """The floats of one table: cut into column groups to fit ``width`` (see the module docstring
+    for the layouts), and into floats of at most ``FLOAT_FRACTION`` of ``height`` that continue the
+    first (captioned ``title, continued from``), between groups (subsets) where possible."""
+    frame = _frame(grid, layout, width)
+    floats = pack_floats(len(grid.rows), frame.groups, grid.groups,
+                         lambda cols, rows: _tabular_height(grid, cols, rows) * frame.scale,
+                         FLOAT_FRACTION * height, _caption_height(caption, frame.width),
+                         _caption_height(_continued(title, label), frame.width))
+    out: list[str] = []
+    for number, packed in enumerate(floats):
+        out += ([""] if number else []) + _float_head(frame.env, packed, height, number, title, caption, label)
+        for position, (indices, rows) in enumerate(packed.parts):
+            if position:
+                out.append(r"\par\medskip")
+            body = _tabular(grid, indices, rows)
+            if frame.resize_to:
+                body = [rf"\resizebox{{{frame.resize_to}}}{{!}}{{%"] + body + ["}"]
+            out += body
+        out.append(rf"\end{{{frame.env}}}")
+    return "\n".join(out)
+
+
 def table_latex(table: Table, *, layout: str = "column", width: float = COLUMN_WIDTH_PT,
                 height: float = TEXT_HEIGHT_PT) -> str:
     """The floats of one test set; see the module docstring for the layouts."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown LaTeX layout {layout!r}; choose from {', '.join(LAYOUTS)}")
-    float_env = "table*" if layout == "wide" else "table"
-    budget = 2 * width + COLUMN_SEP_PT if layout == "wide" else width
-    groups = [list(range(len(table.columns)))] if layout == "resize" else column_groups(table, budget)
     where = latex_escape(table.testset) + (f" ({latex_escape(table.run_name)})" if table.run_name else "")
     notes = " ".join(latex_text(n) for n in legend([table], dash="--", fail="fail", bold="Bold", tie="italic"))
-    label = label_for(table.run_name, table.testset)
-    caption = f"Results on {where}: mean over items. {notes}"
-    scale = 1.0
-    if layout == "resize":
-        scale = width / (_label_width(table) + sum(_column_width(table, i) for i in groups[0]))
-    keys = [subset for subset, _, _ in table.rows] if table.show_subset else None
-    floats = pack_floats(len(table.rows), groups, keys, lambda cols, rows: _tabular_height(table, cols, rows) * scale,
-                         FLOAT_FRACTION * height, _caption_height(caption, budget),
-                         _caption_height(_continued(f"Results on {where}", label), budget))
-    out: list[str] = []
-    for number, packed in enumerate(floats):
-        out += ([""] if number else []) + _float_head(float_env, packed, height, number, f"Results on {where}",
-                                                      caption, label)
-        for position, (indices, rows) in enumerate(packed.parts):
-            if position:
-                out.append(r"\par\medskip")
-            body = _tabular(table, indices, rows)
-            if layout == "resize":
-                body = [r"\resizebox{\columnwidth}{!}{%"] + body + ["}"]
-            out += body
-        out.append(rf"\end{{{float_env}}}")
-    return "\n".join(out)
+    return grid_latex(table_grid(table), title=f"Results on {where}", caption=f"Results on {where}: mean over items. {notes}",
+                      label=label_for(table.run_name, table.testset), layout=layout, width=width, height=height)
 
 
 def render_latex(tables: Sequence[Table], *, layout: str = "column", width: float = COLUMN_WIDTH_PT,
@@ -349,42 +445,15 @@ def simple_latex_table(title: str, notes: str, label: str, header: Sequence[str]
                        height: float = TEXT_HEIGHT_PT) -> str:
     """A plain booktabs float for the side tables (reported vs reproduced, paired comparisons).
 
-    The caption is ``title. notes`` (a continuation repeats only the title). Cells are LaTeX already.
-    ``groups`` (one label per body row) turns a leading key into spanning rows, as the results tables
-    do with subsets. The float spans both columns (``table*``) when it
-    would not fit one, and is scaled to ``\\textwidth`` (needs graphicx) when it would not fit that;
-    a table taller than a page is continued in further floats (54 paired tests are 600 pt of rows).
+    The caption is ``title. notes`` (a continuation repeats only the title). Cells are LaTeX already;
+    ``align`` has one letter (``l``, ``r``, ``c``) per column. ``groups`` (one label per body row)
+    turns a leading key into spanning rows, as the results tables do with subsets. The float spans
+    both columns (``table*``) when it would not fit one, and is scaled to ``\\textwidth`` (needs
+    graphicx) when it would not fit that; a table taller than a page is continued in further floats
+    (54 paired tests are 600 pt of rows).
     """
-    estimate = sum(max(_text_width(str(row[i])) for row in [header, *body]) + 2 * TABCOLSEP_PT
-                   for i in range(len(header)))
-    wide = 2 * width + COLUMN_SEP_PT
-    float_env = "table" if estimate <= width else "table*"
-    scale = min(1.0, wide / estimate)
-    text_width = width if float_env == "table" else wide
-
-    def rows_height(_: list[int], rows: list[int]) -> float:
-        spans = len({groups[r] for r in rows}) if groups is not None else 0
-        return (_LINE * (1 + len(rows) + spans) + 2 * _RULE + _MIDRULE * max(1, spans)) * scale
-
-    caption = f"{title}. {notes}".strip()
-    floats = pack_floats(len(body), [[0]], groups, rows_height, FLOAT_FRACTION * height,
-                         _caption_height(caption, text_width), _caption_height(_continued(title, label), text_width))
-    lines: list[str] = []
-    for number, packed in enumerate(floats):
-        lines += _float_head(float_env, packed, height, number, title, caption, label)
-        if estimate > wide:
-            lines.append(r"\resizebox{\textwidth}{!}{%")
-        lines += [rf"\begin{{tabular}}{{{align}}}", r"\toprule", " & ".join(header) + r" \\", r"\midrule"]
-        previous = None
-        for index in (packed.parts[0][1] if packed.parts else []):
-            if groups is not None and groups[index] != previous:
-                if previous is not None:
-                    lines.append(r"\midrule")
-                lines.append(rf"\multicolumn{{{len(header)}}}{{@{{}}l}}{{\textit{{{groups[index]}}}}} \\")
-                previous = groups[index]
-            lines.append(" & ".join(body[index]) + r" \\")
-        lines += [r"\bottomrule", r"\end{tabular}"]
-        if estimate > wide:
-            lines.append("}")
-        lines += [rf"\end{{{float_env}}}", ""]
-    return "\n".join(lines)
+    columns = tuple(GridColumn(head, letter, widest([head, *(row[i] for row in body)]))
+                    for i, (head, letter) in enumerate(zip(header, align, strict=True)))
+    grid = Grid(columns, tuple(tuple(row) for row in body), tuple(groups) if groups is not None else None)
+    return grid_latex(grid, title=title, caption=f"{title}. {notes}".strip(), label=label, layout=FIT,
+                      width=width, height=height) + "\n"

@@ -181,7 +181,7 @@ def test_tall_tables_are_continued_and_stay_near_their_text(tmp_path: Path, layo
     header = [r"Column", "n", "A", "B"]
     body = [[f"col{i}", "3", "1.00", latex_number(-0.5, 2)] for i in range(54)]
     paired = simple_latex_table("Paired comparison, A = a, B = b", "Holm-corrected.", "tab:tall-a-vs-b", header, body,
-                                "@{}lrrr@{}", groups=[f"subset {i // 9}" for i in range(54)])
+                                "lrrr", groups=[f"subset {i // 9}" for i in range(54)])
     log, words, left, column = compile_tables(tex + "\n" + paired + FILLER, tmp_path)
     assert "Float too large" not in log, re.findall(r"Float too large for page by ([\d.]+pt)", log)
     assert "Overfull \\hbox" not in log
