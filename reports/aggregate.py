@@ -12,7 +12,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,10 @@ class RunData:
     def visible_columns(self) -> list[Column]:
         return [c for c in self.columns.values() if not c.hidden]
 
+    def shown_columns(self, names: Sequence[str] | None) -> list[Column]:
+        """The visible columns ``--columns`` names (``pick_columns``)."""
+        return pick_columns(self.visible_columns, names)
+
     @property
     def item_order(self) -> pd.DataFrame:
         """(testset, subset, item_id) rows in report order, with their ranks (``reports.order``)."""
@@ -91,6 +95,19 @@ class RunData:
 
     def is_bound(self, label: str) -> bool:
         return self.systems.get(label, {}).get("name") in BOUND_SYSTEMS
+
+
+def pick_columns(visible: Iterable[Column], names: Sequence[str] | None, *, option: str = "--columns") -> list[Column]:
+    """The columns of ``visible`` that ``names`` picks, in the order named; all of them, in their own
+    order, when nothing is named. Every table, plot, page and board that honours ``--columns`` asks
+    here, so an unknown (or hidden) name is the same error everywhere instead of an empty output."""
+    known = {c.name: c for c in visible}
+    if not names:
+        return list(known.values())
+    unknown = [n for n in dict.fromkeys(names) if n not in known]
+    if unknown:
+        raise ConfigError(f"unknown column(s) {', '.join(unknown)} in {option}; choose from {', '.join(known) or 'none'}")
+    return [known[n] for n in dict.fromkeys(names)]
 
 
 def _distinct(values: pd.Series) -> list[str]:

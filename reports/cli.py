@@ -76,11 +76,8 @@ def run_report(args: argparse.Namespace) -> int:
     if args.latex_layout not in LAYOUTS:
         raise ConfigError(f"unknown --latex-layout {args.latex_layout!r}; choose from {', '.join(LAYOUTS)}")
     run = load_run(args.run, args.run_id)
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    if columns:
-        unknown = [c for c in columns if c not in run.columns]
-        if unknown:
-            raise ConfigError(f"unknown column(s) {unknown}; this run has {', '.join(c.name for c in run.visible_columns)}")
+    chosen = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    columns = [c.name for c in run.shown_columns(chosen)] if chosen else None  # checked before anything is written
     if args.compare:
         a, b = args.compare
         if a == b:

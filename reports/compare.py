@@ -45,9 +45,10 @@ def reference_testsets(run: RunData, reference: Reference) -> list[str]:
     return [t for t in dict.fromkeys(labels) if t in present]
 
 
-def _reference_columns(reference: Reference, columns: Sequence[str] | None) -> dict[str, str]:
+def _reference_columns(run: RunData, reference: Reference, columns: Sequence[str] | None) -> dict[str, str]:
     """Published column -> ours, limited to ``columns`` when the user chose some."""
-    return {pub: ours for pub, ours in reference.columns.items() if columns is None or ours in columns}
+    chosen = {c.name for c in run.shown_columns(columns)} if columns else None
+    return {pub: ours for pub, ours in reference.columns.items() if chosen is None or ours in chosen}
 
 
 def reported_vs_reproduced(run: RunData, reference: Reference, cells: pd.DataFrame | None = None,
@@ -55,7 +56,7 @@ def reported_vs_reproduced(run: RunData, reference: Reference, cells: pd.DataFra
     """Every (published row, our row) pair on a matching subset where we measured something."""
     cells = aggregate(run) if cells is None else cells
     ok = cells[cells["status"] == OK].set_index(["system", "testset", "subset", "column"])
-    wanted = _reference_columns(reference, columns)
+    wanted = _reference_columns(run, reference, columns)
     rows = []
     testsets = reference_testsets(run, reference)
     for published in reference.systems.values():
@@ -82,14 +83,14 @@ def no_match_reason(run: RunData, reference: Reference, columns: Sequence[str] |
     if not reference_testsets(run, reference):
         return (f"This run has no test set read by the {reference.testset!r} loader, which {reference.id} was measured "
                 f"on (this run's test sets: {loaders}).")
-    if not _reference_columns(reference, columns):
+    if not _reference_columns(run, reference, columns):
         return (f"None of the chosen columns is published in {reference.id} "
                 f"(it publishes {', '.join(reference.columns.values())}).")
     matchers = sorted({m for s in reference.systems.values() for m in s.match})
     if not any(s.matches(label, run.systems.get(label, {})) for s in reference.systems.values() for label in run.labels()):
         return (f"No system in this run reproduces a published row of {reference.id} (rows are matched by system "
                 f"name: {', '.join(matchers)}).")
-    return (f"The matching systems have no scores in {', '.join(_reference_columns(reference, columns).values())} on "
+    return (f"The matching systems have no scores in {', '.join(_reference_columns(run, reference, columns).values())} on "
             f"the published subsets ({', '.join(reference.subsets.values())}).")
 
 
@@ -217,7 +218,7 @@ def compare_systems(run: RunData, a: str, b: str, columns: Sequence[str] | None 
     if a == b:
         raise ConfigError(f"--compare needs two different rows, got {a!r} twice")
     results = []
-    wanted = [c.name for c in run.visible_columns if columns is None or c.name in columns]
+    wanted = [c.name for c in run.shown_columns(columns)]
     for testset in run.testsets():
         for subset in run.subsets(testset):
             for column in wanted:

@@ -202,9 +202,9 @@ def write_listening_page(run: RunData, out_dir: Path, *, max_items: int | None =
                          cells: pd.DataFrame | None = None, columns: Sequence[str] | None = None) -> Path:
     """Write ``out_dir/index.html`` plus ``audio/`` and ``spectrograms/``; at most ``max_items`` per
     subset, the score columns limited to ``columns`` when given."""
+    columns = [(c.name, display_decimals(c)) for c in run.shown_columns(columns)]
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs, scores = run.outputs, run.scores
-    columns = [(c.name, display_decimals(c)) for c in run.visible_columns if columns is None or c.name in columns]
     labels = run.labels()
     groups = system_groups(run, labels)
     page = _Page(out_dir, known_roots(run.config, run.run_dir, outputs["output_path"].dropna()))

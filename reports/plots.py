@@ -77,7 +77,7 @@ def _direction(run: RunData, column: str) -> str:
 
 
 def _wanted(run: RunData, columns: Sequence[str] | None) -> list[str]:
-    return [c.name for c in run.visible_columns if columns is None or c.name in columns]
+    return [c.name for c in run.shown_columns(columns)]
 
 
 def _subset_means(cells: pd.DataFrame, testset: str, subset: str) -> pd.DataFrame:

@@ -94,7 +94,7 @@ def build_tables(run: RunData, cells: pd.DataFrame | None = None, *, with_ci: bo
     cells = aggregate(run) if cells is None else cells
     decimals = {c.name: display_decimals(c) for c in run.visible_columns}
     cells = pd.concat([cells, rank_cells(run, cells, decimals)], axis=1)
-    wanted = [c.name for c in run.visible_columns if columns is None or c.name in columns]
+    wanted = [c.name for c in run.shown_columns(columns)]
     tables = []
     for testset in run.testsets():
         part = cells[cells["testset"] == testset]

@@ -23,7 +23,9 @@ from bench.cli import main
 from reports.leaderboard.board import SCHEMA_FILE
 from bench.metric import Column
 from bench.metrics.sisdr import SISDR
-from reports.leaderboard.merge import REPRODUCED, Board, Row, version_difference
+from bench.errors import ConfigError
+from reports.leaderboard.merge import REPRODUCED, Board, Row, build_boards, restrict_columns, version_difference
+from reports.leaderboard.sources import load_sources
 from reports.leaderboard.ranking import RankingConfig, dense_ranks, rank_board
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -263,6 +265,19 @@ def test_version_difference_names_the_asr_normaliser_and_model_file() -> None:
     assert "ASR model file model/model.bin sha256 aaaa1111bbbb -> sha256 cccc3333dddd" in text
     assert version_difference("dnsmos", "dnsmos=1;x.onnx@sha256:aa", "dnsmos=1;x.onnx@sha256:bb") == \
         "dnsmos: model file x.onnx sha256 aa -> sha256 bb"
+
+
+def test_unknown_columns_are_the_reports_error(runs: dict[str, Path], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``--columns`` as in ``sebench report`` (tests/test_reports_columns.py): same error, order kept."""
+    boards = build_boards(load_sources([str(runs["base"])]))
+    with pytest.raises(ConfigError, match=r"^unknown column\(s\) MOS in --columns; choose from SISDR, STOI, ESTOI$"):
+        restrict_columns(boards, ["STOI", "MOS"])
+    assert [c.name for c in restrict_columns(boards, ["STOI", "SISDR"])[0].columns] == ["STOI", "SISDR"]
+    out = tmp_path / "lb"
+    assert main(["leaderboard", str(runs["base"]), "--columns", "STOI,MOS", "--out", str(out)]) == 2
+    assert "unknown column(s) MOS in --columns; choose from SISDR, STOI, ESTOI" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_bad_input_is_one_clear_error(runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

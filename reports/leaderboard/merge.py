@@ -26,7 +26,7 @@ import pandas as pd
 
 from bench.errors import ConfigError
 from bench.metric import Column
-from reports.aggregate import OK, UNSUPPORTED, aggregate, display_decimals
+from reports.aggregate import OK, UNSUPPORTED, aggregate, display_decimals, pick_columns
 from reports.leaderboard.sources import Source
 from reports.reference import Reference
 
@@ -284,13 +284,15 @@ def build_boards(sources: Sequence[Source], references: Sequence[Reference] = ()
     return boards
 
 
+def board_columns(boards: Sequence[Board]) -> list[Column]:
+    """Every column some board shows, in first-seen order."""
+    return list({c.name: c for board in boards for c in board.columns}.values())
+
+
 def restrict_columns(boards: Sequence[Board], names: Sequence[str]) -> list[Board]:
     """Only the named columns, in that order (``--columns``); an unknown name is an error."""
-    known = {c.name for board in boards for c in board.columns}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ConfigError(f"unknown column(s) {', '.join(unknown)}; these runs have {', '.join(sorted(known))}")
+    chosen = [c.name for c in pick_columns(board_columns(boards), names)]
     for board in boards:
         by_name = {c.name: c for c in board.columns}
-        board.columns = [by_name[n] for n in names if n in by_name]
+        board.columns = [by_name[n] for n in chosen if n in by_name]
     return [board for board in boards if board.columns]

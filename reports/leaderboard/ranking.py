@@ -22,7 +22,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from bench.errors import ConfigError
-from reports.leaderboard.merge import REPORTED, REPRODUCED, Board, Row
+from reports.aggregate import pick_columns
+from reports.leaderboard.merge import REPORTED, REPRODUCED, Board, Row, board_columns
 from reports.stats import CONFIDENCE, RESAMPLES, cell_rng
 
 MEAN_RANK_DECIMALS = 9
@@ -155,8 +156,4 @@ def rank_board(board: Board, config: RankingConfig) -> BoardRanking:
 
 def check_columns(boards: Sequence[Board], config: RankingConfig) -> None:
     """Ranked and weighted columns must exist somewhere; a typo should not silently rank nothing."""
-    known = {c.name for board in boards for c in board.columns}
-    named = set(config.columns or ()) | set(config.weights)
-    unknown = sorted(named - known)
-    if unknown:
-        raise ConfigError(f"unknown column(s) {', '.join(unknown)}; these runs have {', '.join(sorted(known))}")
+    pick_columns(board_columns(boards), [*(config.columns or ()), *config.weights], option="--rank-columns/--weight")
