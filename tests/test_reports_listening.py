@@ -138,6 +138,7 @@ def test_chromium_flags_a_missing_clip_and_image(page: Path, tmp_path: Path) -> 
 AB_PROBE = """
 (async () => {
   const out = document.body.dataset;
+  const once = (target, type) => new Promise((resolve) => target.addEventListener(type, resolve, {once: true}));
   const item = document.querySelector('section.item');
   const audioOf = (label) => [...item.querySelectorAll('tr[data-system]')].find((r) => r.dataset.system === label).querySelector('audio');
   document.getElementById('ab-a').value = 'seflow@f-1-1';
@@ -145,14 +146,20 @@ AB_PROBE = """
   document.getElementById('ab-b').dispatchEvent(new Event('change'));
   const a = audioOf('seflow@f-1-1'), b = audioOf('seflow@f-12-4');
   a.muted = b.muted = true;
+  // The clips last 0.25 s: at 1/16 speed neither reaches its end while the probe looks, however
+  // loaded the machine (at full speed a slow switch found A and B both ended, i.e. paused).
+  a.defaultPlaybackRate = b.defaultPlaybackRate = a.playbackRate = b.playbackRate = 0.0625;
   a.currentTime = 0.1;
-  await a.play();
-  await new Promise((r) => setTimeout(r, 50));
+  await a.play();  // resolves once A really plays
+  const bPlays = once(b, 'playing');
+  const switchedAt = a.currentTime;
   document.dispatchEvent(new KeyboardEvent('keydown', {key: 'x'}));
-  await new Promise((r) => setTimeout(r, 50));
+  const deadline = new Promise((resolve) => setTimeout(() => resolve('timeout'), 5000));
+  out.abWait = (await Promise.race([bPlays, deadline])) === 'timeout' ? 'B never started' : 'ok';
   out.abA = a.paused ? 'paused' : 'playing';
   out.abB = b.paused ? 'paused' : 'playing';
-  out.abTime = b.currentTime >= 0.1 ? 'kept' : 'lost:' + b.currentTime;
+  out.abTime = b.currentTime >= 0.1 && Math.abs(b.currentTime - switchedAt) < 0.05 ? 'kept'
+    : 'lost: B at ' + b.currentTime + ', A was at ' + switchedAt;
   out.abMarked = item.querySelectorAll('tr.ab-a, tr.ab-b').length;
   const filter = document.getElementById('filter');
   filter.value = 'f-12';
@@ -172,9 +179,12 @@ AB_PROBE = """
 
 @needs_chromium
 def test_ab_switch_filter_and_groups(page: Path, tmp_path: Path) -> None:
+    """Event-driven: the probe switches as soon as A plays and reads B when its ``playing`` event
+    fires, with no fixed sleep that a loaded machine could outrun."""
     dom, _ = chromium_dom(page, tmp_path / "profile", probe=AB_PROBE)
     body = re.search(r"<body([^>]*)>", dom).group(1)
     state = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body))
+    assert state.get("ab-wait") == "ok", state
     assert state["ab-a"] == "paused" and state["ab-b"] == "playing" and state["ab-time"] == "kept", state
     assert state["ab-marked"] == "2"
     assert state["filtered"] == "seflow@f-12-4"
