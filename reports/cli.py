@@ -35,6 +35,18 @@ def _formats(text: str) -> list[str]:
     return chosen
 
 
+def add_latex_arguments(parser: argparse.ArgumentParser) -> None:
+    """How LaTeX tables fit the paper; ``sebench report`` and ``sebench leaderboard`` share them."""
+    parser.add_argument("--latex-layout", metavar="column|wide|resize",
+                        help="column: split metric columns into groups that fit one column (default); "
+                             "wide: table* across both columns; resize: one tabular scaled to \\columnwidth")
+    parser.add_argument("--latex-width", type=float, metavar="PT",
+                        help="the paper's \\columnwidth in pt (default 229: two-column article; IEEE 252, ACL 219)")
+    parser.add_argument("--latex-height", type=float, metavar="PT",
+                        help="the paper's \\textheight in pt (default 550: article); taller tables are cut "
+                             "into floats \"continued from\" the first")
+
+
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = REPORT_EXAMPLES
     parser.add_argument("run", type=Path, help="run folder (runs/NAME) or its results.sqlite")
@@ -48,14 +60,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="published table to set beside ours (shipped: llase-dns-dnsmos), repeatable")
     parser.add_argument("--compare", nargs=2, metavar=("A", "B"),
                         help="paired comparison of two row labels (exact permutation test, Holm-corrected)")
-    parser.add_argument("--latex-layout", default="column", metavar="column|wide|resize",
-                        help="column: split metric columns into groups that fit one column (default); "
-                             "wide: table* across both columns; resize: one tabular scaled to \\columnwidth")
-    parser.add_argument("--latex-width", type=float, metavar="PT",
-                        help="the paper's \\columnwidth in pt (default 229: two-column article; IEEE 252, ACL 219)")
-    parser.add_argument("--latex-height", type=float, metavar="PT",
-                        help="the paper's \\textheight in pt (default 550: article); taller tables are cut "
-                             "into floats \"continued from\" the first")
+    add_latex_arguments(parser)
     parser.add_argument("--max-items", type=int, default=10, help="listening page: items per subset, 0 for all (default: 10)")
     parser.add_argument("--plot-format", default="png,pdf", help="plot file formats (default: png,pdf)")
     parser.add_argument("--plots-dir", type=Path, help="where figures go (default: OUT/plots)")
@@ -67,14 +72,13 @@ def run_report(args: argparse.Namespace) -> int:
     from reports.compare import (compare_systems, paired_latex, paired_markdown, reported_vs_reproduced,
                                  reproduced_latex, reproduced_markdown, write_comparison_json)
     from reports.export import write_csv, write_json
-    from reports.latex import COLUMN_WIDTH_PT, LAYOUTS, TEXT_HEIGHT_PT, render_latex
+    from reports.latex import latex_options, render_latex
     from reports.notes import notes_markdown
     from reports.reference import load_reference
     from reports.tables import build_tables, render_markdown
 
     formats = _formats(args.format)
-    if args.latex_layout not in LAYOUTS:
-        raise ConfigError(f"unknown --latex-layout {args.latex_layout!r}; choose from {', '.join(LAYOUTS)}")
+    fit = latex_options(args.latex_layout, args.latex_width, args.latex_height)
     run = load_run(args.run, args.run_id)
     chosen = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     columns = [c.name for c in run.shown_columns(chosen)] if chosen else None  # checked before anything is written
@@ -91,8 +95,7 @@ def run_report(args: argparse.Namespace) -> int:
     cells = aggregate(run)
     tables = [t for t in build_tables(run, cells, with_ci=args.ci, columns=columns) if t.rows]
     markdown = render_markdown(tables, title=f"Results: {run.name}") + notes_markdown(run)
-    latex = render_latex(tables, layout=args.latex_layout, width=args.latex_width or COLUMN_WIDTH_PT,
-                         height=args.latex_height or TEXT_HEIGHT_PT)
+    latex = render_latex(tables, **fit)
     for reference in references:
         rows = reported_vs_reproduced(run, reference, cells, columns)
         markdown += "\n" + reproduced_markdown(run, reference, rows, columns)

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
+from bench.errors import ConfigError
 from reports.tables import LATEX_SPECIALS, Cell, Table, latex_escape, legend, symmetric_half_width
 
 LAYOUTS = ("column", "wide", "resize")
@@ -47,13 +48,14 @@ TOP_FRACTION = 0.65
 TABCOLSEP_PT = 4.0
 
 _TEXT_SYMBOLS = {"†": r"$^\dagger$", "±": r"$\pm$", "<": r"$<$", ">": r"$>$", "≥": r"$\geq$", "≤": r"$\leq$",
-                 "↑": r"$\uparrow$", "↓": r"$\downarrow$", "−": r"$-$", "Δ": r"$\Delta$", "`": ""}
+                 "↑": r"$\uparrow$", "↓": r"$\downarrow$", "−": r"$-$", "Δ": r"$\Delta$", "`": "", "–": "--",
+                 "≠": r"$\neq$", "§": r"\S{}", "‡": r"\ddag{}", "×": r"$\times$"}
 
 # Advance widths (pt) of Computer Modern Roman at \small (9 pt) in a 10 pt document, measured with
 # \settowidth: digits 4.62, lower case 4.54 on average, upper case 6.62, "." 2.57, "-" 3.08,
 # "@" 7.19, a math minus or plus-minus 7.19; bold is 15% wider. Rounded up a little.
 _DIGIT, _NARROW, _LOWER, _UPPER, _WIDE, _MATH_SCRIPT, _BOLD = 4.65, 2.6, 4.6, 6.9, 7.2, 0.7, 1.15
-_WIDE_CHARS = "@MWmw−±Δ↑↓"
+_WIDE_CHARS = "@MWmw−±Δ↑↓≠×"
 # Vertical sizes (pt) at \small: baselineskip, a booktabs top/bottom rule with its padding, a
 # midrule with its padding, the caption's skip, the \medskip between stacked column groups.
 _LINE, _RULE, _MIDRULE, _CAPTION_SKIP, _GROUP_GAP = 11.0, 3.7, 5.3, 10.0, 6.0
@@ -73,7 +75,8 @@ def latex_number(value: float, decimals: int, *, signed: bool = False) -> str:
 
 
 _MARKUP = ((r"$-$", "−"), (r"$\pm$", "±"), (r"$\Delta$", "Δ"), (r"$<$", "<"), (r"$>$", ">"), (r"\_", "_"),
-           (r"\%", "%"), (r"\&", "&"), (r"$\uparrow$", "↑"), (r"$\downarrow$", "↓"))
+           (r"\%", "%"), (r"\&", "&"), (r"\#", "#"), (r"$\uparrow$", "↑"), (r"$\downarrow$", "↓"), (r"$\neq$", "≠"),
+           (r"\S{}", "§"), (r"\ddag{}", "‡"), (r"$\times$", "×"))
 
 
 def _text_width(text: str) -> float:
@@ -97,7 +100,7 @@ def _text_width(text: str) -> float:
 
 
 @dataclass(frozen=True)
-class _Part:
+class Part:
     """One decimal-aligned numeric cell: integer part (with sign), then point, decimals and marks."""
 
     left: str
@@ -121,7 +124,7 @@ def _ci_script(cell: Cell) -> tuple[str, float]:
     return text, _text_width(plain) * _MATH_SCRIPT + 2.0
 
 
-def _numeric_part(cell: Cell, with_ci: bool, suffix: str = "") -> _Part:
+def numeric_part(cell: Cell, with_ci: bool, suffix: str = "") -> Part:
     """``suffix`` (a leaderboard's `` (2)`` rank) follows the decimals and marks, in the cell's style."""
     number = latex_number(cell.mean, cell.decimals)
     whole, _, fraction = number.partition(".")
@@ -138,10 +141,10 @@ def _numeric_part(cell: Cell, with_ci: bool, suffix: str = "") -> _Part:
     width_right += _text_width(suffix)
     style = r"\bfseries\boldmath " if cell.bold else r"\itshape " if cell.tie else ""
     scale = _BOLD if cell.bold else 1.0
-    return _Part(style + whole, (style + right) if right else "", _text_width(whole) * scale, width_right * scale)
+    return Part(style + whole, (style + right) if right else "", _text_width(whole) * scale, width_right * scale)
 
 
-def _header_lines(name: str, unit: str, higher: bool) -> list[str]:
+def header_lines(name: str, unit: str, higher: bool) -> list[str]:
     """``DNSMOS_OVRL`` -> [``DNSMOS``, ``OVRL``]; unit and direction arrow on the last line."""
     family, _, member = name.partition("_")
     lines = [family] + ([member] if member else []) + ([f"({unit})"] if unit else [])
@@ -191,15 +194,15 @@ def widest(texts: Sequence[str]) -> float:
     return max(_text_width(text) for text in texts) + 2 * TABCOLSEP_PT
 
 
-def pair_column(lines: list[str], entries: Sequence[_Part | str]) -> tuple[GridColumn, list[str]]:
+def pair_column(lines: list[str], entries: Sequence[Part | str]) -> tuple[GridColumn, list[str]]:
     """A decimal-aligned column under a header of ``lines`` and its cells: each entry a number's
-    ``_Part``, or a status text (``-``, ``fail``, blank) centred across both halves."""
-    parts = [e for e in entries if isinstance(e, _Part)]
+    ``Part``, or a status text (``-``, ``fail``, blank) centred across both halves."""
+    parts = [e for e in entries if isinstance(e, Part)]
     texts = [e for e in entries if isinstance(e, str)]
     width = max(max(_text_width(line) for line in lines),
                 max((p.width_left for p in parts), default=0.0) + max((p.width_right for p in parts), default=0.0),
                 max((_text_width(t) for t in texts), default=0.0)) + 2 * TABCOLSEP_PT
-    cells = [f"{e.left} & {e.right}" if isinstance(e, _Part)
+    cells = [f"{e.left} & {e.right}" if isinstance(e, Part)
              else rf"\multicolumn{{2}}{{c}}{{{'--' if e == '-' else latex_text(e)}}}" for e in entries]
     return GridColumn(_header_cell(lines), "r@{}l", width, len(lines)), cells
 
@@ -209,9 +212,9 @@ def table_grid(table: Table) -> Grid:
     columns = [GridColumn("System", "l", widest([system for _, system, _ in table.rows] + ["System"]))]
     cells: list[list[str]] = []
     for index in range(len(table.columns)):
-        entries = [_numeric_part(row[index], table.with_ci) if row[index].mean is not None else row[index].text
+        entries = [numeric_part(row[index], table.with_ci) if row[index].mean is not None else row[index].text
                    for _, _, row in table.rows]
-        column, texts = pair_column(_header_lines(table.columns[index], table.unit(index), table.arrows[index]), entries)
+        column, texts = pair_column(header_lines(table.columns[index], table.unit(index), table.arrows[index]), entries)
         columns.append(column)
         cells.append(texts)
     rows = tuple((latex_escape(system), *(texts[r] for texts in cells)) for r, (_, system, _) in enumerate(table.rows))
@@ -357,6 +360,25 @@ def _float_head(float_env: str, packed: _Float, text_height: float, number: int,
                [rf"\caption{{{_continued(title, label)}}}", rf"\label{{{label}-part{number + 1}}}"])
     return [rf"\begin{{{float_env}}}{placement(packed.height, text_height)}", r"\centering", r"\small",
             rf"\setlength{{\tabcolsep}}{{{TABCOLSEP_PT:g}pt}}", *heading]
+
+
+def latex_options(layout: str | None, width: float | None, height: float | None) -> dict[str, Any]:
+    """``--latex-layout/--latex-width/--latex-height`` (None: the default) as keyword arguments of
+    the renderers; a bad value is a ConfigError naming the option."""
+    layout = layout or "column"
+    if layout not in LAYOUTS:
+        raise ConfigError(f"unknown --latex-layout {layout!r}; choose from {', '.join(LAYOUTS)}")
+    lengths = {"width": COLUMN_WIDTH_PT, "height": TEXT_HEIGHT_PT}
+    for key, value in (("width", width), ("height", height)):
+        if value is None:
+            continue
+        try:
+            lengths[key] = float(value)
+        except (TypeError, ValueError):
+            lengths[key] = float("nan")
+        if not lengths[key] > 0:
+            raise ConfigError(f"--latex-{key} takes a length in pt above 0, got {value!r}")
+    return {"layout": layout, **lengths}
 
 
 def label_for(run_name: str, testset: str, prefix: str = "tab") -> str:

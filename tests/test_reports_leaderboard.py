@@ -20,7 +20,10 @@ from scipy.stats import rankdata
 
 from _leaderboard_support import build_runs
 from bench.cli import main
-from reports.leaderboard.board import SCHEMA_FILE
+from reports.leaderboard.board import SCHEMA_FILE, build_leaderboard, leaderboard_document
+from reports.latex import grid_groups
+from reports.leaderboard.render import board_grid, render_latex
+from test_reports_latex import FILLER, assert_fits, compile_tables, needs_tex
 from bench.metric import Column
 from bench.metrics.sisdr import SISDR
 from bench.errors import ConfigError
@@ -201,7 +204,8 @@ def test_json_validates_and_every_format_is_written(board_dir: Path, document: d
     assert "### pairs (5 items; reference run base)" in markdown
     assert "≠ noisereduce (fewer): scored on 3 items" in markdown
     latex = (board_dir / "leaderboard.tex").read_text()
-    assert latex.count(r"\begin{tabular}") == 1 and r"\toprule" in latex and "$\\neq$" in latex
+    assert r"\toprule" in latex and "$\\neq$" in latex and r"\label{tab:leaderboard-base-pairs}" in latex
+    assert latex.count(r"\begin{tabular}{@{}r") > 1  # seven columns and a 20-character source: split to fit 229 pt
 
 
 def test_dense_ranks_share_ties_and_put_missing_last() -> None:
@@ -387,3 +391,71 @@ def test_chromium_shows_one_tab_at_a_time_and_the_fragment_picks_it(document: di
         assert [pid for pid, attrs in panels if "hidden" not in attrs] == [shown], panels
         selected = re.findall(r'<button role="tab"[^>]*aria-controls="([^"]+)" aria-selected="true"', result.stdout)
         assert selected == [shown]
+
+
+# --- LaTeX: the report's machinery (minus signs, width and height fitting, labels) -----------------
+
+WIDE_COLUMNS = (("DNSMOS_SIG", ""), ("DNSMOS_BAK", ""), ("DNSMOS_OVRL", ""), ("PESQ_WB", ""), ("PESQ_NB", ""),
+                ("STOI", ""), ("SISDR", "dB"), ("ERLE", "dB"))
+
+
+def _wide_document(systems: int) -> dict:
+    """A DNS-like board of eight columns (SI-SDR and ERLE negative for the weaker systems), ranked
+    and turned into the leaderboard document by the real code."""
+    rng = np.random.default_rng(1)
+    items = tuple(f"clip{k}" for k in range(4))
+    columns = [Column(name, True, unit=unit, upper=1.0 if name == "STOI" else None) for name, unit in WIDE_COLUMNS]
+    rows = []
+    for k in range(systems):
+        per_item = pd.DataFrame({c.name: (-5.2 + 1.7 * k if c.unit == "dB" else 2.0 + 0.05 * k) + 0.1 * rng.standard_normal(len(items))
+                                 for c in columns}, index=list(items))
+        rows.append(Row(label=f"enhancer-{k:02d}@variant-{k}", system=f"enhancer-{k:02d}", kind=REPRODUCED,
+                        values={c: float(per_item[c].mean()) for c in per_item}, status={c: "ok" for c in per_item},
+                        per_item=per_item))
+    board = Board("dns", "no_reverb", items, "dns-baselines", columns, rows)
+    return leaderboard_document(build_leaderboard([], [], [board], RankingConfig(resamples=50)))
+
+
+def test_leaderboard_latex_uses_the_reports_minus_label_and_decimal_alignment() -> None:
+    document = _wide_document(systems=4)
+    worst = next(row for row in document["boards"][0]["rows"] if row["label"].startswith("enhancer-00"))
+    assert worst["values"]["SISDR"] < -4
+    tex = render_latex(document, layout="wide")
+    shown = f"{abs(worst['values']['SISDR']):.2f}".split(".")
+    assert rf"$-${shown[0]} & .{shown[1]} ({worst['ranks']['SISDR']})" in tex  # | integer | .decimals (rank) |
+    assert not re.search(r"(?<![$\w{])-\d", tex), "a hyphen used as a minus sign"
+    assert r"\label{tab:leaderboard-dns-baselines-dns-no-reverb}" in tex
+    assert r"SISDR\\(dB) $\uparrow$" in tex and r"\bfseries\boldmath" in tex
+    assert "Ranked on: DNSMOS\\_SIG" in tex and "dense rank per column" in tex
+
+
+def test_leaderboard_latex_is_split_to_the_width_and_continued_past_the_height() -> None:
+    document = _wide_document(systems=40)
+    narrow = render_latex(document, width=229.0)
+    assert narrow.count(r"\begin{tabular}") >= 3 * 2  # several column groups, each too tall for one float
+    assert "continued from Table~\\ref{tab:leaderboard-dns-baselines-dns-no-reverb}" in narrow
+    groups = grid_groups(board_grid(document["boards"][0], {}), 229.0)
+    assert len(groups) >= 3 and len(re.findall(r"& enhancer-\d+@variant-\d+ &", narrow)) == 40 * len(groups)
+    wide = render_latex(document, layout="wide", width=229.0)
+    assert r"\begin{table*}" in wide and wide.count(r"\begin{tabular}") < narrow.count(r"\begin{tabular}")
+    labels = re.findall(r"\\label\{([^}]+)\}", narrow)
+    assert len(labels) == len(set(labels)) == narrow.count(r"\caption{")
+
+
+@needs_tex
+@pytest.mark.parametrize("layout", ["column", "wide"])
+def test_leaderboard_latex_compiles_and_fits(tmp_path: Path, layout: str) -> None:
+    tex = render_latex(_wide_document(systems=40), layout=layout)
+    log, words, left, column = compile_tables(tex + FILLER, tmp_path)
+    assert_fits(log, words, left, column, span=None if layout == "column" else 2 * column + 10 * 72 / 72.27)
+
+
+def test_leaderboard_cli_takes_the_reports_latex_options(runs: dict[str, Path], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "lb"
+    assert main(["leaderboard", str(runs["base"]), "--format", "tex", "--latex-layout", "wide", "--latex-width", "120",
+                 "--out", str(out), "--quiet"]) == 0
+    tex = (out / "leaderboard.tex").read_text()
+    assert r"\begin{table*}" in tex and r"\label{tab:leaderboard-base-pairs}" in tex
+    assert main(["leaderboard", str(runs["base"]), "--latex-layout", "tiny", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown --latex-layout 'tiny'" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from bench.errors import ConfigError
+from reports.cli import add_latex_arguments
 
 FORMATS = ("md", "tex", "csv", "json", "html")
 DEFAULT_FORMATS = ",".join(FORMATS)
@@ -25,7 +26,7 @@ EXAMPLES = """examples:
   sebench leaderboard --config examples/leaderboard.yaml"""
 
 CONFIG_KEYS = {"runs", "reference", "out", "format", "columns", "rank_columns", "weights", "rank_reported",
-               "resamples", "seed", "strict", "listening_items"}
+               "resamples", "seed", "strict", "listening_items", "latex_layout", "latex_width", "latex_height"}
 
 
 def add_leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +52,7 @@ def add_leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse incomparable runs (other items, metric versions, duplicate labels) instead of flagging them")
     parser.add_argument("--listening-items", type=int,
                         help="items per subset on each run's listening page (default 10; 0: no listening pages)")
+    add_latex_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="do not print the Markdown")
 
 
@@ -80,6 +82,8 @@ def _weights(entries: Any) -> dict[str, float]:
 def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
     """Flags over the YAML config over the defaults. Paths in the config are relative to the current
     folder, as in ``sebench run --config``."""
+    from reports.latex import latex_options
+
     config: dict[str, Any] = {}
     if args.config:
         try:
@@ -114,6 +118,7 @@ def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
         "seed": int(pick(args.seed, "seed", 0)),
         "strict": bool(pick(args.strict, "strict", False)),
         "listening_items": int(pick(args.listening_items, "listening_items", 10)),
+        "latex": latex_options(*(pick(getattr(args, key), key, None) for key in ("latex_layout", "latex_width", "latex_height"))),
     }
 
 
@@ -156,7 +161,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
         written[-1].write_text(markdown)
     if "tex" in options["formats"]:
         written.append(out / "leaderboard.tex")
-        written[-1].write_text(render_latex(document))
+        written[-1].write_text(render_latex(document, **options["latex"]))
     if "csv" in options["formats"]:
         written.append(out / "leaderboard.csv")
         written[-1].write_text(render_csv(document))

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reports.leaderboard.board import FLAG_MARKS
-from reports.leaderboard.render import row_notes, row_origin, stability_text, board_title
+from reports.leaderboard.render import board_key, board_title, ranked_on, row_notes, row_origin, stability_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1800px; color: #222; padding: 0 1rem; }
@@ -158,14 +158,13 @@ def _row(board: dict[str, Any], row: dict[str, Any], sources: dict[str, dict[str
 def _panel(board: dict[str, Any], sources: dict[str, dict[str, Any]]) -> tuple[str, str]:
     panel_id = "panel-" + anchor(f"{board['testset']}-{board['subset']}")
     names = {run_id: s["name"] for run_id, s in sources.items()}
-    name = board["testset"] if board["subset"] == board["testset"] else f"{board['testset']} / {board['subset']}"
+    name = board_key(board, " / ")
     tab = f'<button role="tab" id="tab-{panel_id[6:]}" aria-controls="{panel_id}" aria-selected="false">{_e(name)}</button>'
-    ranked = [c["name"] + (f" ×{c['weight']:g}" if c["weight"] not in (None, 1.0) else "") for c in board["columns"] if c["ranked"]]
     notes = "".join(f"<li>{_e(note)}</li>" for note in row_notes(board, names))
     body = "\n".join(_row(board, row, sources) for row in board["rows"])
     panel = (f'<section role="tabpanel" id="{panel_id}" aria-labelledby="tab-{panel_id[6:]}" data-board="{_e(name)}">\n'
              f"<h2>{_e(board_title(board))}</h2>\n"
-             f'<p class="meta">Ranked on: {_e(", ".join(ranked) or "nothing (fewer than two comparable rows)")}</p>\n'
+             f'<p class="meta">{_e(ranked_on(board))}</p>\n'
              f'<table class="board">{_header(board)}\n<tbody>\n{body}\n</tbody></table>\n'
              + (f'<ul class="notes">{notes}</ul>\n' if notes else "") + "</section>")
     return tab, panel

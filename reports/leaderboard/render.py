@@ -11,8 +11,10 @@ import csv
 import io
 from typing import Any
 
+from reports.latex import (COLUMN_WIDTH_PT, TEXT_HEIGHT_PT, Grid, GridColumn, Part, grid_latex, header_lines, label_for,
+                           latex_text, numeric_part, pair_column, widest)
 from reports.leaderboard.board import FLAG_MARKS
-from reports.tables import latex_escape, pipe_table
+from reports.tables import Cell, pipe_table
 
 KIND_NOTE = {"reported": "reported", "bound": "bound"}
 
@@ -43,7 +45,7 @@ def stability_text(row: dict[str, Any]) -> str:
 
 
 def board_table(board: dict[str, Any], names: dict[str, str]) -> tuple[list[str], list[list[str]], list[bool], list[list[bool]]]:
-    """Header, body, right-alignment and bold flags; shared by Markdown and LaTeX."""
+    """Header, body, right-alignment and bold flags of the Markdown table."""
     columns = board["columns"]
     decimals = {c["name"]: c["decimals"] for c in columns}
     header = ["#", "System", "Source"] + [f"{c['name']} {'↑' if c['higher_is_better'] else '↓'}" for c in columns]
@@ -80,10 +82,31 @@ def row_notes(board: dict[str, Any], names: dict[str, str]) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+def board_key(board: dict[str, Any], separator: str = "-") -> str:
+    """``dns-no_reverb`` (``dns / no_reverb`` with ``" / "``); just the test set when it has no subsets."""
+    return board["testset"] if board["subset"] == board["testset"] else f"{board['testset']}{separator}{board['subset']}"
+
+
 def board_title(board: dict[str, Any]) -> str:
-    name = board["testset"] if board["subset"] == board["testset"] else f"{board['testset']} / {board['subset']}"
+    name = board_key(board, " / ")
     count = board["n_items"]
     return f"{name} ({count} item{'' if count == 1 else 's'}; reference run {board['reference_run']})"
+
+
+def ranked_on(board: dict[str, Any]) -> str:
+    ranked = [c["name"] + (f" ×{c['weight']:g}" if c["weight"] not in (None, 1.0) else "") for c in board["columns"] if c["ranked"]]
+    return "Ranked on: " + (", ".join(ranked) or "nothing (fewer than two comparable rows)") + "."
+
+
+def legend(document: dict[str, Any]) -> str:
+    """What the cells and marks mean; under the Markdown tables and in every LaTeX caption."""
+    return ("Value (rank): dense rank per column in its direction, at display precision, rank 1 in bold; # = dense "
+            "rank of the weighted mean rank; a missing value ranks after every value. Stability: share of "
+            f"{document['ranking']['resamples']} item resamples (seed {document['ranking']['seed']}) in which the system "
+            "keeps its rank [95% rank interval]. Marks: ≠ other items than the reference run, § other metric version, "
+            "‡ one label, two configurations (unranked: ≠ and §); reported rows are published numbers on the full test "
+            "set, not reproduced here" + (" (ranked with the others)." if document["ranking"]["include_reported"]
+                                          else " (not ranked)."))
 
 
 def render_markdown(document: dict[str, Any]) -> str:
@@ -94,18 +117,9 @@ def render_markdown(document: dict[str, Any]) -> str:
         shown = [[f"**{text}**" if strong and text else text.replace("|", "\\|") for text, strong in zip(cells, flags)]
                  for cells, flags in zip(body, bold)]
         parts += [f"### {board_title(board)}", "", *pipe_table(header, shown, right), ""]
-        ranked = [c["name"] + (f" ×{c['weight']:g}" if c["weight"] not in (None, 1.0) else "") for c in board["columns"] if c["ranked"]]
-        parts.append("Ranked on: " + (", ".join(ranked) or "nothing (fewer than two comparable rows)") + ".")
+        parts.append(ranked_on(board))
         parts += [f"- {note}" for note in row_notes(board, names)] + [""]
-    parts += [
-        "Value (rank): dense rank per column in its direction, at display precision; # = dense rank of the weighted mean "
-        "rank; a missing value ranks after every value. Stability: share of "
-        f"{document['ranking']['resamples']} item resamples (seed {document['ranking']['seed']}) in which the system keeps "
-        "its rank [95% rank interval]. Marks: ≠ other items than the reference run, § other metric version, "
-        "‡ one label, two configurations (unranked: ≠ and §); reported rows are published numbers on the full test set, "
-        "not reproduced here" + (" (ranked with the others)." if document["ranking"]["include_reported"] else " (not ranked)."),
-        "",
-    ]
+    parts += [legend(document), ""]
     for source in document["sources"]:
         parts.append(f"- run {source['name']}: id {source['run_id']}, {source['date']}, config {source['config_hash'][:12] or '-'}, "
                      f"git {source['git_revision'] or '-'}")
@@ -114,33 +128,52 @@ def render_markdown(document: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
-_TEX_SYMBOLS = {"↑": r"$\uparrow$", "↓": r"$\downarrow$", "–": "--", "≠": r"$\neq$", "§": r"\S{}", "‡": r"\ddag{}"}
+def board_grid(board: dict[str, Any], names: dict[str, str]) -> Grid:
+    """The board as the report's LaTeX tables are built: rank and system repeated in every column
+    group, each metric a decimal-aligned pair (``$-$`` minus, rank 1 bold) with its rank after the
+    decimals, header lines split like the report's (``DNSMOS`` over ``OVRL ↑``, units); the row's
+    source last, so that the numbers stand next to the names when the board is split."""
+    rows = board["rows"]
+    ranks = [_rank_text(row) for row in rows]
+    labels = [row["label"] for row in rows]
+    origins = [row_origin(row, names) for row in rows]
+    columns = [GridColumn(latex_text("#"), "r", widest(["#", *ranks])), GridColumn("System", "l", widest(["System", *labels]))]
+    cells = [[latex_text(text) for text in texts] for texts in (ranks, labels)]
+    for column in board["columns"]:
+        name = column["name"]
+        entries: list[Part | str] = []
+        for row in rows:
+            value, rank = row["values"][name], row["ranks"].get(name)
+            suffix = "" if rank is None else f" ({rank})"
+            if value is None:
+                entries.append(f"–{suffix}" if suffix else "")
+            else:
+                cell = Cell("", mean=value, decimals=column["decimals"], bold=rank == 1)
+                entries.append(numeric_part(cell, False, latex_text(suffix)))
+        grid_column, texts = pair_column(header_lines(name, column.get("unit") or "", column["higher_is_better"]), entries)
+        columns.append(grid_column)
+        cells.append(texts)
+    means = ["" if row["mean_rank"] is None else f"{row['mean_rank']:.2f}" for row in rows]
+    stability = [stability_text(row) for row in rows]
+    columns += [GridColumn("Mean rank", "r", widest(["Mean rank", *means])),
+                GridColumn("Stability", "r", widest(["Stability", *stability])),
+                GridColumn("Source", "l", widest(["Source", *origins]))]
+    cells += [means, [latex_text(text) for text in stability], [latex_text(text) for text in origins]]
+    return Grid(tuple(columns), tuple(zip(*cells)) if rows else (), stub=2)
 
 
-def _tex(text: str) -> str:
-    escaped = latex_escape(text)
-    for symbol, command in _TEX_SYMBOLS.items():
-        escaped = escaped.replace(symbol, command)
-    return escaped
-
-
-def render_latex(document: dict[str, Any]) -> str:
-    """booktabs tables, one per board, ready to \\input{}."""
+def render_latex(document: dict[str, Any], *, layout: str = "column", width: float = COLUMN_WIDTH_PT,
+                 height: float = TEXT_HEIGHT_PT) -> str:
+    """One table per board, ready to \\input{} (booktabs), cut to the page like the report's tables
+    (``reports.latex``: column groups within ``width``, floats continued within ``height``)."""
     names = _sources(document)
     out = []
     for board in document["boards"]:
-        header, body, right, bold = board_table(board, names)
-        lines = [r"\begin{table}[t]", r"  \centering",
-                 rf"  \caption{{Leaderboard: {_tex(board_title(board))}.}}",
-                 rf"  \begin{{tabular}}{{{''.join('r' if r else 'l' for r in right)}}}", r"    \toprule",
-                 "    " + " & ".join(_tex(h) for h in header) + r" \\",
-                 r"    \midrule"]
-        for cells, flags in zip(body, bold):
-            texts = [_tex(t) for t in cells]
-            texts = [rf"\textbf{{{t}}}" if strong and t else t for t, strong in zip(texts, flags)]
-            lines.append("    " + " & ".join(texts) + r" \\")
-        lines += [r"    \bottomrule", r"  \end{tabular}", r"\end{table}"]
-        out.append("\n".join(lines))
+        title = f"Leaderboard: {latex_text(board_title(board))}"
+        notes = " ".join(latex_text(text) for text in [ranked_on(board), legend(document), *row_notes(board, names)])
+        label = label_for(f"leaderboard-{board['reference_run']}", board_key(board))
+        out.append(grid_latex(board_grid(board, names), title=title, caption=f"{title}. {notes}", label=label,
+                              layout=layout, width=width, height=height))
     return "\n\n".join(out) + "\n"
 
 
