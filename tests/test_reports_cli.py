@@ -47,6 +47,7 @@ def test_report_columns_and_ci(tmp_path: Path) -> None:
     (["--reference", "nope"], "unknown reference table"),
     (["--compare", "seflow@f-1-1", "seflow@f-1-1"], "--compare needs two different rows"),
     (["--latex-layout", "tiny"], "unknown --latex-layout"),
+    (["--latex-width", "0"], "--latex-width takes a length in pt above 0"),
 ])
 def test_report_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
     run_dir = build_results(tmp_path, with_audio=False)
