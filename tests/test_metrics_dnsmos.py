@@ -12,7 +12,9 @@ from speechmos import dnsmos as speechmos_dnsmos
 from _metrics_support import OTHER_SENTENCE, make_item, noisy, score, speech
 from bench.audio import load_audio
 from bench.metrics._melspec import mel_filterbank, mos_features
-from bench.metrics.dnsmos import DNSMOS, dnsmos_windows
+from bench.metrics._common import onnx_session
+from bench.metrics._p835_split import SplitP835
+from bench.metrics.dnsmos import DNSMOS, dnsmos_windows, filled, model_paths, window_bounds
 
 COLUMNS = {"DNSMOS_SIG": "sig_mos", "DNSMOS_BAK": "bak_mos", "DNSMOS_OVRL": "ovrl_mos", "DNSMOS_P808": "p808_mos"}
 
@@ -100,3 +102,21 @@ def test_dns2020_noisy_and_clean_match_speechmos(shared_data: Path, metric: DNSM
             _assert_parity(got, speechmos_dnsmos.run(str(path), 16000))
             results[name] = got
         assert results["clean"]["DNSMOS_BAK"] > results["noisy"]["DNSMOS_BAK"]
+
+
+@pytest.mark.parametrize("personalized", [False, True])
+def test_shared_windows_score_exactly_as_the_whole_model_on_each_window(personalized: bool) -> None:
+    """The split model (trunk shared by overlapping windows) against the shipped model run on every
+    window: a 39 s clip (the script skips 17 of its 30 windows, so the shared spectrogram needs
+    filler windows, and its windows span several trunk runs) and a 7 s clip (doubled to 14 s)."""
+    paths = model_paths(personalized)
+    whole = onnx_session(paths["p835"])
+    split = SplitP835(paths["p835"])
+    assert split.margin == 4  # four 3x3 convolutions before the first pooling
+    for seconds in (39.0, 7.0):
+        audio = filled(np.clip(noisy(np.tile(speech(), 20)[:int(seconds * 16000)], 5.0), -1, 1).astype(np.float32))
+        bounds = window_bounds(len(audio))
+        expected = np.stack([whole.run(None, {"input_1": audio[np.newaxis, start:end]})[0][0] for start, end in bounds])
+        got = split.scores(audio, [start for start, _ in bounds])
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)

@@ -71,12 +71,14 @@ def mean_columns(per_pair: list[dict[str, float]]) -> dict[str, float]:
     return {name: float(np.mean([s[name] for s in per_pair if name in s])) for name in sorted(columns)}
 
 
-def onnx_session(path: str | os.PathLike[str]) -> Any:
-    """One single-threaded ONNX Runtime session: the runner parallelises across workers, and
-    per-session thread pools on top of that only oversubscribe the cores."""
+def onnx_session(model: str | os.PathLike[str] | bytes) -> Any:
+    """One single-threaded ONNX Runtime session, from a model file or its serialised bytes: the
+    runner parallelises across workers, and per-session thread pools on top of that only
+    oversubscribe the cores."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])

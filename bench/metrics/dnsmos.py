@@ -25,6 +25,7 @@ import numpy as np
 from bench.metric import Column, Metric, ScoringContext, register_metric
 from bench.metrics._common import as_bool, model_sha256, onnx_session, package_dir
 from bench.metrics._melspec import mos_features
+from bench.metrics._p835_split import SplitP835
 
 SAMPLE_RATE = 16000
 WINDOW_SECONDS = 9.01
@@ -52,16 +53,6 @@ def _columns(prefix: str) -> tuple[Column, ...]:
          Column(f"{prefix}_clip_s", higher_is_better=True, lower=0.0, unit="s", hidden=True))
 
 
-def covered_seconds(samples: int, sample_rate: int = SAMPLE_RATE) -> float:
-    """Seconds of a clip that ``dnsmos_windows`` covers: all of a clip shorter than one window (it is
-    repeated to fill it), otherwise from 0 to the end of the last whole window."""
-    seconds = samples / sample_rate
-    if seconds <= WINDOW_SECONDS:
-        return seconds
-    hops = int(np.floor(seconds) - WINDOW_SECONDS) + 1
-    return min(seconds, hops - 1 + WINDOW_SECONDS)
-
-
 def window_bounds(length: int, sample_rate: int = SAMPLE_RATE) -> list[tuple[int, int]]:
     """(start, end) samples of the windows the DNS Challenge script scores in a clip of ``length``.
 
@@ -74,11 +65,17 @@ def window_bounds(length: int, sample_rate: int = SAMPLE_RATE) -> list[tuple[int
     return [(start, end) for start, end in bounds if min(end, length) - start >= window]
 
 
-def dnsmos_windows(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[np.ndarray]:
-    """The 9.01 s analysis windows of the DNS Challenge script (short clips doubled to fill)."""
+def filled(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The clip, doubled until it fills one window, as the DNS Challenge script does."""
     window = int(WINDOW_SECONDS * sample_rate)
     while len(audio) < window:
         audio = np.concatenate([audio, audio])
+    return audio
+
+
+def dnsmos_windows(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[np.ndarray]:
+    """The 9.01 s analysis windows of the DNS Challenge script (short clips doubled to fill)."""
+    audio = filled(audio, sample_rate)
     return [audio[start:end] for start, end in window_bounds(len(audio), sample_rate)]
 
 
@@ -98,26 +95,27 @@ def model_paths(personalized: bool = False) -> dict[str, Path]:
 
 
 @lru_cache(maxsize=2)
-def _sessions(personalized: bool) -> tuple[Any, Any]:
+def _sessions(personalized: bool) -> tuple[SplitP835, Any]:
     paths = model_paths(personalized)
-    return onnx_session(paths["p835"]), onnx_session(paths["p808"])
+    return SplitP835(paths["p835"]), onnx_session(paths["p808"])
 
 
 def dnsmos_fn(audio: np.ndarray, *, personalized: bool = False) -> dict[str, float]:
     """DNSMOS of a 16 kHz clip, keyed SIG/BAK/OVRL/P808 (the models load once per process).
 
     Samples are clipped to [-1, 1] first, as writing the clip to a 16-bit file for the challenge
-    script would (speechmos rejects out-of-range arrays outright).
+    script would (speechmos rejects out-of-range arrays outright). The P.835 model's overlapping
+    windows share their convolutions (``bench.metrics._p835_split``), with identical scores.
     """
     p835, p808 = _sessions(personalized)
     poly = _POLY[personalized]
-    audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
-    scores: dict[str, list[float]] = {"SIG": [], "BAK": [], "OVRL": [], "P808": []}
-    for segment in dnsmos_windows(audio):
-        raw = p835.run(None, {"input_1": segment[np.newaxis, :].astype(np.float32)})[0][0]
-        for key, value in zip(("SIG", "BAK", "OVRL"), raw):
-            scores[key].append(float(poly[key](value)))
-        mel = mos_features(segment[:-160], SAMPLE_RATE, n_fft=321, hop=160, n_mels=120)
+    audio = filled(np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0))
+    bounds = window_bounds(len(audio))
+    raw = p835.scores(audio, [start for start, _ in bounds])
+    scores = {key: [float(poly[key](value)) for value in raw[:, column]] for column, key in enumerate(("SIG", "BAK", "OVRL"))}
+    scores["P808"] = []
+    for start, end in bounds:
+        mel = mos_features(audio[start:end - 160], SAMPLE_RATE, n_fft=321, hop=160, n_mels=120)
         scores["P808"].append(float(p808.run(None, {"input_1": mel[np.newaxis]})[0][0][0]))
     return {key: float(np.mean(values)) for key, values in scores.items()}
 
