@@ -10,7 +10,7 @@ from resemblyzer import VoiceEncoder, preprocess_wav
 
 from _metrics_support import OTHER_SENTENCE, make_item, noisy, score, speech
 from bench.audio import resample
-from bench.metrics.spksim import SILENCE_SIMILARITY, SpeakerSimilarity
+from bench.metrics.spksim import SILENCE_SIMILARITY, SpeakerSimilarity, embed_fn
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +53,21 @@ def test_absent_signals_and_silence(tmp_path: Path, metric: SpeakerSimilarity) -
     assert set(score(metric, enroll_only, clean, 16000)) == {"SpkSim_enroll"}
     silent = score(metric, make_item(tmp_path, 16000, input=clean, reference=clean), np.zeros_like(clean), 16000)
     assert silent == {"SpkSim": SILENCE_SIMILARITY} == {"SpkSim": 0.0}
+
+
+def test_embedding_does_not_depend_on_the_process_thread_count() -> None:
+    """Serial runs had torch's default threads and local workers one each: this clip's embedding
+    differed by 3e-8 between them. Now both embed on one thread, and the setting is restored."""
+    import torch
+
+    audio = np.tile(noisy(speech(), 5.0), 3)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        single = embed_fn(audio)
+        torch.set_num_threads(2)
+        threaded = embed_fn(audio)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(single, threaded)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -82,3 +83,22 @@ def onnx_session(model: str | os.PathLike[str] | bytes) -> Any:
     options.inter_op_num_threads = 1
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run a torch model on one intra-op thread, as every other metric engine here runs (ONNX
+    sessions, ctranslate2, BLAS): a threaded reduction sums in another order, so a score would
+    depend on how many threads the process had, and so on the executor and worker count
+    (resemblyzer embeddings moved by 3e-8 between 1 and 2 threads). It also keeps a serial run
+    from oversubscribing a busy machine. The process's setting is restored for the systems."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            torch.set_num_threads(before)

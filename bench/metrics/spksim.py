@@ -19,7 +19,7 @@ import numpy as np
 from bench.errors import MissingDependencyError
 from bench.item import Item
 from bench.metric import Column, Metric, ScoringContext, register_metric
-from bench.metrics._common import is_silent, model_sha256, package_dir
+from bench.metrics._common import is_silent, model_sha256, one_torch_thread, package_dir
 
 SAMPLE_RATE = 16000
 SILENCE_SIMILARITY = 0.0
@@ -37,10 +37,13 @@ def _encoder() -> Any:
 
 
 def embed_fn(audio: np.ndarray) -> np.ndarray:
-    """Unit-norm d-vector of a 16 kHz clip (the encoder loads once per process)."""
+    """Unit-norm d-vector of a 16 kHz clip (the encoder loads once per process), computed on one
+    torch thread so it never depends on the process's thread count (``one_torch_thread``)."""
     from resemblyzer import preprocess_wav
 
-    return _encoder().embed_utterance(preprocess_wav(np.asarray(audio, dtype=np.float32)))
+    encoder = _encoder()
+    with one_torch_thread():
+        return encoder.embed_utterance(preprocess_wav(np.asarray(audio, dtype=np.float32)))
 
 
 def speaker_similarity_fn(audio: np.ndarray, other: np.ndarray) -> float:
