@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bench.errors import ConfigError, MissingDependencyError, MissingWeightsError
-from bench.metrics._common import model_sha256, package_dir
+from bench.metrics._common import model_sha256, one_torch_thread, package_dir
 
 SAMPLE_RATE = 16000
 DECODING = {"language": "en", "temperature": 0.0, "condition_on_previous_text": False, "without_timestamps": True}
@@ -221,10 +221,12 @@ class OpenAIWhisperASR:
             self._model = model.eval()
 
     def transcribe(self, audio: np.ndarray) -> str:
+        """One torch thread, like the faster-whisper backend's ``cpu_threads=1`` (``one_torch_thread``)."""
         self.load()
-        result = self._model.transcribe(
-            np.asarray(audio, dtype=np.float32), beam_size=self.beam_size, fp16=False, verbose=None, **DECODING
-        )
+        with one_torch_thread():
+            result = self._model.transcribe(
+                np.asarray(audio, dtype=np.float32), beam_size=self.beam_size, fp16=False, verbose=None, **DECODING
+            )
         return str(result["text"])
 
 
