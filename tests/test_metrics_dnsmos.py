@@ -120,3 +120,24 @@ def test_shared_windows_score_exactly_as_the_whole_model_on_each_window(personal
         got = split.scores(audio, [start for start, _ in bounds])
         assert got.shape == expected.shape
         np.testing.assert_array_equal(got, expected)
+
+
+def test_split_parts_are_cut_once_per_machine_and_later_processes_skip_onnx(sebench_home: Path) -> None:
+    """Importing onnx to cut the model costs a worker about a second; the parts are kept under
+    SEBENCH_HOME, so the next process loads them without importing onnx, with the same scores."""
+    import subprocess
+    import sys
+
+    audio = filled(np.clip(noisy(np.tile(speech(), 6)[:16000 * 12], 5.0), -1, 1).astype(np.float32))
+    starts = [start for start, _ in window_bounds(len(audio))]
+    np.save(sebench_home.parent / "audio.npy", audio)
+    first = SplitP835(model_paths()["p835"]).scores(audio, starts)
+    assert (next((sebench_home / "models").iterdir()) / "layout.json").is_file()
+    script = ("import sys, numpy as np\n"
+              "from bench.metrics._p835_split import SplitP835\nfrom bench.metrics.dnsmos import model_paths\n"
+              f"audio = np.load({str(sebench_home.parent / 'audio.npy')!r})\n"
+              f"np.save({str(sebench_home.parent / 'again.npy')!r}, SplitP835(model_paths()['p835']).scores(audio, {starts!r}))\n"
+              "print('onnx' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False", done.stderr
+    np.testing.assert_array_equal(np.load(sebench_home.parent / "again.npy"), first)

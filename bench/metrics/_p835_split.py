@@ -15,22 +15,27 @@ zero padding reaches. Hence:
 
 The scores are bit-identical to running the whole model on every window
 (tests/test_metrics_dnsmos.py), and a long clip costs about a third. ``margin`` is read from the
-trunk's convolutions, so a model of another depth is cut correctly or refused.
+trunk's convolutions, so a model of another depth is cut correctly or refused. The parts are cut
+once per machine (``_parts``).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from bench.metrics._common import onnx_session
+from bench.metrics._common import model_sha256, onnx_session
+from bench.paths import sebench_home
 
 SPECTRUM = "mos_estimator_logpow/truediv:0"
 """The front end's output: log power, (windows, 900 frames, 161 bins)."""
 TRUNK = "mos_estimator_logpow/conv2d_3/Relu:0"
 """The last full-resolution activation, (windows, channels, frames, bins), before the first pooling."""
+PART_NAMES = ("front", "trunk", "head")
 FRAME_HOP = 160
 """Samples per spectrogram frame: the model frames its input at this hop."""
 RUN_SAMPLES = 16 * 16000
@@ -43,20 +48,9 @@ class SplitP835:
     """The P.835 ONNX model as front end, trunk and head sessions (see the module docstring)."""
 
     def __init__(self, path: Path) -> None:
-        import onnx
-        from onnx.utils import Extractor
-
-        model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
-        output = model.graph.output[0].name
-        input_ = model.graph.input[0].name
-        self.window = model.graph.input[0].type.tensor_type.shape.dim[1].dim_value
-        parts = [Extractor(model).extract_model(inputs, outputs)
-                 for inputs, outputs in (([input_], [SPECTRUM]), ([SPECTRUM], [TRUNK]), ([TRUNK], [output]))]
-        self.margin = _time_margin(parts[1])
-        for part in parts[1:]:
-            _free_time_axis(part)
-        self._front, self._trunk, self._head = (onnx_session(part.SerializeToString()) for part in parts)
-        self._input = input_
+        parts, layout = _parts(path)
+        self.window, self.margin, self._input = layout["window"], layout["margin"], layout["input"]
+        self._front, self._trunk, self._head = (onnx_session(part) for part in parts)
 
     def scores(self, audio: np.ndarray, starts: Sequence[int]) -> np.ndarray:
         """Raw (SIG, BAK, OVRL) of the windows of ``self.window`` samples at ``starts`` (ascending,
@@ -91,6 +85,50 @@ class SplitP835:
             features[:, :, :self.margin] = left[:, :, :self.margin]
             features[:, :, -self.margin:] = right[:, :, -self.margin:]
         return self._head.run(None, {TRUNK: features})[0]
+
+
+def _parts(path: Path) -> tuple[list[Path] | list[bytes], dict[str, Any]]:
+    """The three parts and their layout, cut once per machine and model version and kept under
+    ``sebench_home()/models``: importing ``onnx`` to cut them costs a worker about a second
+    (mostly ``ml_dtypes``), more than scoring a short clip. Without a writable home they are cut
+    in memory each time."""
+    folder = sebench_home() / "models" / f"{path.parent.name}-{path.stem}-split-{model_sha256(path)[:16]}"
+    files = [folder / f"{name}.onnx" for name in PART_NAMES]
+    try:
+        return files, json.loads((folder / "layout.json").read_text())
+    except (OSError, ValueError):
+        pass
+    parts, layout = _cut(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for file, part in zip(files, parts):
+            _write_atomically(file, part)
+        _write_atomically(folder / "layout.json", json.dumps(layout).encode())  # last: marks the parts complete
+    except OSError:
+        return parts, layout
+    return files, layout
+
+
+def _cut(path: Path) -> tuple[list[bytes], dict[str, Any]]:
+    import onnx
+    from onnx.utils import Extractor
+
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    input_, output = model.graph.input[0].name, model.graph.output[0].name
+    window = model.graph.input[0].type.tensor_type.shape.dim[1].dim_value
+    parts = [Extractor(model).extract_model(inputs, outputs)
+             for inputs, outputs in (([input_], [SPECTRUM]), ([SPECTRUM], [TRUNK]), ([TRUNK], [output]))]
+    margin = _time_margin(parts[1])
+    for part in parts[1:]:
+        _free_time_axis(part)
+    return [part.SerializeToString() for part in parts], {"window": window, "margin": margin, "input": input_}
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Concurrent workers may cut the same model: each writes a temporary file and renames it."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
 
 
 def _runs(starts: list[int], longest: int) -> list[list[int]]:
