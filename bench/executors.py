@@ -74,12 +74,13 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def settle_cached(config: RunConfig, jobs: Sequence[Job]) -> tuple[list[JobResult], list[Job]]:
+def settle_cached(config: RunConfig, jobs: Sequence[Job], probe: Worker | None = None) -> tuple[list[JobResult], list[Job]]:
     """(results the cache holds completely, jobs left to compute), checked in this process without
-    loading any model: a fully cached re-run never starts a worker."""
+    loading any model: a fully cached re-run never starts a worker. ``probe``: the driver's own
+    Worker, if it keeps one, so the output keys it computes here are not computed again."""
     if not config.use_cache:
         return [], list(jobs)
-    probe = Worker(config)
+    probe = probe or Worker(config)
     settled, todo = [], []
     for job in jobs:
         result = probe.cached_result(job)
@@ -256,13 +257,15 @@ class _Lane:
             return []
         return failed_results(unit, DIED, "WorkerDied")
 
-    def close(self, *, stop: bool = False) -> None:
-        """Reap the process after a complete run; ``stop`` (an interrupted or failed run) ends it
-        at once instead of letting it finish an item nobody will record."""
-        if stop:
-            for process in list(getattr(self._pool, "_processes", {}).values()):
-                process.kill()  # workers ignore SIGINT and SIGTERM
-        self._pool.shutdown(wait=self.future is None or stop, cancel_futures=True)
+    def close(self) -> None:
+        """End the worker process at once. After a complete run it is idle and everything it computed
+        is in the driver's hands; a spawned interpreter's orderly exit (tearing down torch and the
+        model sessions) took about a second per worker, one after the other, on every run's
+        critical path. After an interrupted or failed run it must not finish an item nobody will
+        record (workers ignore SIGINT and SIGTERM)."""
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)  # its thread reaps the killed process
 
 
 def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
@@ -287,7 +290,6 @@ def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
 
     queue = _Queue(units)
     lanes = [_Lane(start) for _ in range(workers)]
-    stop = True
     try:
         while True:
             for lane in lanes:
@@ -299,10 +301,9 @@ def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
             wait(busy, return_when=FIRST_COMPLETED)
             for lane in lanes:
                 yield from lane.collect(queue)
-        stop = False
     finally:
         for lane in lanes:
-            lane.close(stop=stop)
+            lane.close()
 
 
 # --- Ray ----------------------------------------------------------------------------------------

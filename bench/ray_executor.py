@@ -376,9 +376,9 @@ def _summary(exc: BaseException) -> str:
 
 
 class _Pipeline:
-    def __init__(self, ray: Any, config: RunConfig, jobs: Sequence[Job]) -> None:
+    def __init__(self, ray: Any, config: RunConfig, jobs: Sequence[Job], driver: Worker) -> None:
         self.ray, self.config = ray, config
-        self.driver = Worker(config)
+        self.driver = driver
         """The driver's own cache and cache keys: every output and score it records lands here."""
         units = job_units(config, jobs)
         direct, to_enhance = [], []
@@ -601,7 +601,8 @@ def ray_executor(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
     """Two stages of Ray actors (see the module docstring). Connects to ``ray_address`` (or
     $RAY_ADDRESS), reuses a Ray the caller has already started, or else starts a local one."""
     ray = _import_ray()
-    settled, todo = settle_cached(config, jobs)
+    driver = Worker(config)
+    settled, todo = settle_cached(config, jobs, driver)
     yield from settled
     if not todo:
         return
@@ -611,7 +612,7 @@ def ray_executor(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
         local_options = {} if address else {"include_dashboard": False}
         ray.init(address=address, logging_level=logging.WARNING, **local_options)
     try:
-        yield from _Pipeline(ray, config, todo).run()
+        yield from _Pipeline(ray, config, todo, driver).run()
     finally:
         if started:
             ray.shutdown()

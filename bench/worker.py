@@ -83,6 +83,7 @@ class Worker:
         self._load_errors: dict[int, Exception] = {}
         self._metrics: list[Metric] | None = None
         self._loaded_metrics: set[int] = set()
+        self._output_keys: dict[tuple[int, str, tuple[str, str]], str] = {}
 
     def system(self, index: int) -> System:
         """The built system; its weights load on the first cache miss (``card`` works without them)."""
@@ -212,12 +213,16 @@ class Worker:
     def output_key(self, job: Job) -> str:
         """The cache key of the job's enhanced output (system card identity, task, input hashes);
         raises for an item file that is missing (``check_item_files``: the item fails for every
-        system, before any model loads) or a system that cannot give its card."""
-        check_item_files(job.item)
-        system = self.system(job.system_index)
-        with system_code():
-            card = system.card(job.variant)
-        return enhancement_key(card.identity(), job.item, system.uses_reference)
+        system, before any model loads) or a system that cannot give its card. Kept per job for
+        this worker's life (a run): a driver asks once to settle the cache and again to schedule."""
+        memo = (job.system_index, job.variant, job.item_key)
+        if memo not in self._output_keys:
+            check_item_files(job.item)
+            system = self.system(job.system_index)
+            with system_code():
+                card = system.card(job.variant)
+            self._output_keys[memo] = enhancement_key(card.identity(), job.item, system.uses_reference)
+        return self._output_keys[memo]
 
     def _enhance(self, system_index: int, variant: str, members: list[int], jobs: Sequence[Job],
                  results: list[JobResult], keys: dict[int, str],

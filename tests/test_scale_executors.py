@@ -320,3 +320,21 @@ def test_killed_parallel_run_leaves_no_workers_and_resumes(tmp_path, toy_plugin)
     result = subprocess.run(args, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "8 jobs" in result.stdout and "0 failed" in result.stdout
+
+
+def test_a_driver_keeping_a_worker_computes_each_output_key_once(tmp_path, toy_plugin, monkeypatch):
+    """The Ray driver settles cached jobs and then schedules the rest with the same keys: hashing
+    every input and building every system card twice was start-up time on every run."""
+    import bench.worker as worker_module
+    from bench.executors import settle_cached
+
+    computed = []
+    real = worker_module.enhancement_key
+    monkeypatch.setattr(worker_module, "enhancement_key", lambda *args: computed.append(args) or real(*args))
+    jobs = plan_jobs(tmp_path, n=3)
+    config = make_config(tmp_path, ["unprocessed", "toy-gain", "scale-counted"], ["toy-rms"], name="keys")
+    driver = Worker(config)
+    settled, todo = settle_cached(config, jobs, driver)
+    assert settled == [] and todo == jobs
+    keys = [driver.output_key(job) for job in todo]
+    assert len(computed) == len(jobs) == 9 and len(set(keys)) == 9
