@@ -23,16 +23,17 @@ PARTIAL_TOLERANCE_S = 0.05
 SHA_SHOWN = 12
 
 
-def _metric_classes() -> dict[str, Any]:
+def _metric_class(name: str) -> Any:
+    """The registered class of a metric the run used, or None (a plugin or optional dependency
+    missing: no class, no explanation). Asked for only where a note needs one: importing every
+    registered metric module cost the summary ``sebench run`` prints 1.4 s (SRMR alone pulls in
+    scipy.signal), most of a fully cached re-run."""
     from bench.metric import METRICS
 
-    classes = {}
-    for name in METRICS.names():
-        try:
-            classes[name] = METRICS.get(name)
-        except Exception:  # an optional dependency missing: no class, no explanation
-            continue
-    return classes
+    try:
+        return METRICS.get(name)
+    except Exception:
+        return None
 
 
 def model_notes(run: RunData) -> list[str]:
@@ -87,10 +88,11 @@ def _scope_groups(scope: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
 
 def _scope_sentence(run: RunData, column_prefix: str) -> str:
     """The metric's own description of its scope (``Metric.scope``), found through its columns."""
-    classes = _metric_classes()
     for column, (metric, _) in run.column_metrics.items():
-        if column.startswith(column_prefix.split("@")[0]) and getattr(classes.get(metric), "scope", ""):
-            return f": {classes[metric].scope}"
+        if column.startswith(column_prefix.split("@")[0]):
+            scope = getattr(_metric_class(metric), "scope", "")
+            if scope:
+                return f": {scope}"
     return ""
 
 
@@ -105,12 +107,11 @@ def empty_column_notes(run: RunData) -> list[str]:
         return []
     filled = set(run.scores["column"]) if not run.scores.empty else set()
     tasks = set().union(*(task_parts(t) for t in scored["task"].unique()))
-    classes = _metric_classes()
     lines = []
     for (metric, _), columns in _columns_by_metric(run).items():
         empty = [c for c in columns if c not in filled]
-        cls = classes.get(metric)
-        if not empty or cls is None or (cls.tasks is not None and not (cls.tasks & tasks)):
+        cls = _metric_class(metric) if empty else None
+        if cls is None or (cls.tasks is not None and not (cls.tasks & tasks)):
             continue
         why = getattr(cls, "scope", "") or f"no scored item has the {', '.join(sorted(cls.needs))} it needs"
         lines.append(f"{', '.join(empty)}: no value in this run: {why}.")
