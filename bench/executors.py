@@ -257,15 +257,25 @@ class _Lane:
             return []
         return failed_results(unit, DIED, "WorkerDied")
 
-    def close(self) -> None:
-        """End the worker process at once. After a complete run it is idle and everything it computed
-        is in the driver's hands; a spawned interpreter's orderly exit (tearing down torch and the
-        model sessions) took about a second per worker, one after the other, on every run's
-        critical path. After an interrupted or failed run it must not finish an item nobody will
-        record (workers ignore SIGINT and SIGTERM)."""
-        for process in list(getattr(self._pool, "_processes", {}).values()):
+    def kill(self) -> list[multiprocessing.process.BaseProcess]:
+        """Kill the worker process and let the pool go; returns the process, to be reaped."""
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        for process in processes:
             process.kill()
-        self._pool.shutdown(wait=False, cancel_futures=True)  # its thread reaps the killed process
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return processes
+
+
+def _end(lanes: Sequence[_Lane]) -> None:
+    """End every worker process at once. After a complete run they are idle and all they computed
+    is in the driver's hands: a spawned interpreter's orderly exit (tearing down torch and the
+    model sessions) took about 1.1 s per worker, one lane after the other, at the end of every run.
+    After an interrupted or failed run they must not finish an item nobody will record (workers
+    ignore SIGINT and SIGTERM). All are killed before any is reaped: the kernel frees a worker's
+    memory in about 0.1 s, and the workers' frees overlap."""
+    processes = [process for lane in lanes for process in lane.kill()]
+    for process in processes:
+        process.join()  # reaped here, so the workers' CPU time counts among this process's children
 
 
 def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
@@ -302,8 +312,7 @@ def local(config: RunConfig, jobs: Sequence[Job]) -> Iterator[JobResult]:
             for lane in lanes:
                 yield from lane.collect(queue)
     finally:
-        for lane in lanes:
-            lane.close()
+        _end(lanes)
 
 
 # --- Ray ----------------------------------------------------------------------------------------
