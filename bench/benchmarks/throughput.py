@@ -31,6 +31,9 @@ same way). Wall times on a shared machine measure the neighbours too, so CPU sec
 beside them, with a speedup projected for idle cores (serial CPU seconds over the workers' CPU
 seconds divided by the workers), and a free-core check at start and end (that many CPU-bound
 processes at once, summing the share of a core each got) says how much parallelism the machine had.
+It also prints the speedup's ceiling: the serial run's time outside its stages' computing (interpreter,
+imports, model loads, recording) is paid again on the parallel run's critical path by every worker
+at once, so even a perfect split of the computing reaches serial / (outside + computing / workers).
 """
 
 from __future__ import annotations
@@ -93,6 +96,8 @@ class Pass:
     recording: float = 0.0
     """Driver seconds spent between results (writing them to the store, the progress bar)."""
     workers: int = 1
+    loading: float = 0.0
+    """Seconds the workers spent loading models (the imports those need included), summed."""
 
     @property
     def total_cpu(self) -> float:
@@ -186,7 +191,9 @@ def harness_pass(name: str, config: RunConfig, workers: int = 1) -> tuple[Pass, 
                 stage = enhance_stage(result.job.label)
             if stage != LOAD_STAGE:
                 totals.add(stage, duration(result.job.item), seconds)
-    return Pass(name, wall, totals, cpu=cpu, children_cpu=children, recording=sum(waits), workers=workers), summary
+    loading = sum(result.stage_seconds.get(LOAD_STAGE, 0.0) for result in results)
+    return Pass(name, wall, totals, cpu=cpu, children_cpu=children, recording=sum(waits), workers=workers,
+                loading=loading), summary
 
 
 def ray_pass(config: RunConfig, args: argparse.Namespace, root: Path) -> Pass:
@@ -389,6 +396,12 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"(target >= {TARGETS['speedup']}x: {verdict(speedup >= TARGETS['speedup'])}); the local run used "
           f"{local.total_cpu:.1f} CPU s in all vs {serial.total_cpu:.1f} serially, so on {args.workers} idle cores "
           f"expect about {projected:.2f}x")
+    computed = sum(serial.stages.seconds.values())  # the serial run's computing, split across workers at best
+    ceiling = serial.wall / (serial.wall - computed * (1 - 1 / args.workers))
+    print(f"start-up: the serial run spent {serial.wall - computed:.1f} s of its {serial.wall:.1f} s outside the stages' "
+          f"computing ({serial.loading:.1f} s loading models and their imports); every worker pays that loading "
+          f"again ({local.loading:.1f} s summed over {args.workers}), so with the computing split perfectly "
+          f"{args.workers} workers can reach at most {ceiling:.2f}x")
     if ray_run is not None:
         ray_ratio = ray_run.wall / local.wall
         print(f"ray / local: {ray_ratio:.2f}x wall ({ray_run.wall:.1f} s vs {local.wall:.1f} s on {args.workers} cores) "
@@ -413,7 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "stages": {p.name: {"items": p.stages.items, "audio_seconds": p.stages.audio, "seconds": p.stages.seconds}
                        for p in parallel},
             "cached_cli_seconds": cli, "cold_vs_loop": cold_ratio, "serial_vs_loop": serial_ratio, "cached_vs_loop": cached_ratio,
-            "speedup": speedup, "projected_speedup": projected, "score_differences": differences,
+            "speedup": speedup, "projected_speedup": projected, "speedup_ceiling": ceiling,
+            "loading_seconds": {"serial": serial.loading, "local": local.loading}, "score_differences": differences,
             "recording_seconds": {"serial": serial.recording, "cached": cached.recording}, "total_seconds": total,
         }
         if ray_run is not None:
