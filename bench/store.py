@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     item_id TEXT NOT NULL, task TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
     output_path TEXT, input_path TEXT, reference_path TEXT, enrollment_path TEXT, far_end_path TEXT,
     seconds REAL, position INTEGER, talk_type TEXT, published_file TEXT, published_sha256 TEXT,
+    extra_reference_paths TEXT,
     PRIMARY KEY (run_id, system, testset, item_id)
 );
 CREATE TABLE IF NOT EXISTS scores (
@@ -63,14 +64,17 @@ CREATE TABLE IF NOT EXISTS scores (
 """
 
 ADDED_COLUMNS = (("systems", "position INTEGER"), ("outputs", "position INTEGER"), ("outputs", "talk_type TEXT"),
-                 ("outputs", "published_file TEXT"), ("outputs", "published_sha256 TEXT"))
+                 ("outputs", "published_file TEXT"), ("outputs", "published_sha256 TEXT"),
+                 ("outputs", "extra_reference_paths TEXT"))
 """Columns added after schema version 1, added in place to older databases."""
 
 OUTPUT_COLUMNS = ("run_id", "system", "testset", "subset", "item_id", "task", "status", "reason", "output_path",
                   "input_path", "reference_path", "enrollment_path", "far_end_path", "seconds", "position", "talk_type",
-                  "published_file", "published_sha256")
+                  "published_file", "published_sha256", "extra_reference_paths")
 """``published_file``/``published_sha256``: for outputs read from disk (the ``folder`` system), the
-file scored, relative to the folder's root, and its sha256 (``|``-joined per source); else NULL."""
+file scored, relative to the folder's root, and its sha256 (``|``-joined per source); else NULL.
+``extra_reference_paths``: a separation item's references after the first (``reference_path``), as
+a JSON list; else NULL."""
 
 
 def _path_or_none(path: Path | None) -> str | None:
@@ -87,7 +91,8 @@ def _write_output(db: sqlite3.Connection, run_id: str, label: str, testset: str,
         (run_id, label, testset, item.subset, item.id, item.task, status.value, reason, output_path,
          str(item.input), _path_or_none(item.reference), _path_or_none(item.enrollment),
          _path_or_none(item.far_end), seconds, position, item.talk_type, provenance.get("published_file"),
-         provenance.get("published_sha256")),
+         provenance.get("published_sha256"),
+         json.dumps([str(path) for path in item.extra_references]) if item.extra_references else None),
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -125,6 +126,19 @@ markAB();
 
 INPUT_ROLES = (("input", "Input (unprocessed)", "input_path"), ("enrollment", "Enrollment", "enrollment_path"),
                ("far_end", "Far-end reference", "far_end_path"), ("reference", "Reference (clean)", "reference_path"))
+
+
+def _item_signals(first: Any) -> list[tuple[str, str, str]]:
+    """(role, title, stored path) of each of the item's own signals the store names: every reference
+    of a separation item, numbered in source order."""
+    signals = [(role, title, getattr(first, field)) for role, title, field in INPUT_ROLES]
+    extra = getattr(first, "extra_reference_paths", None)
+    if isinstance(extra, str) and extra:
+        at = next(index for index, (role, _, _) in enumerate(signals) if role == "reference")
+        signals[at] = ("reference", "Reference 1 (clean)", signals[at][2])
+        signals[at + 1:at + 1] = [(f"reference_{n}", f"Reference {n} (clean)", path)
+                                  for n, path in enumerate(json.loads(extra), 2)]
+    return [(role, title, value) for role, title, value in signals if isinstance(value, str) and value]
 
 
 def slug(text: str) -> str:
@@ -255,11 +269,9 @@ def _item_section(page: _Page, testset: str, subset: str, item_id: str, rows: pd
              f'<div class="scroll"><table>\n<thead><tr><th>Signal</th><th>Audio</th><th>Spectrogram</th>{header}</tr></thead>',
              "<tbody>"]
     empty = "".join('<td class="num"></td>' for _ in columns)
-    for role, title, field in INPUT_ROLES:
-        value = getattr(first, field)
-        if isinstance(value, str) and value:
-            player, image = page.clip(value, folder / role)
-            lines.append(f'<tr><td class="signal">{title}</td><td>{player}</td><td>{image}</td>{empty}</tr>')
+    for role, title, value in _item_signals(first):
+        player, image = page.clip(value, folder / role)
+        lines.append(f'<tr><td class="signal">{title}</td><td>{player}</td><td>{image}</td>{empty}</tr>')
     lines.append("</tbody>")
     by_system = {row.system: row for row in rows.itertuples()}
     for group, members in groups.items():

@@ -257,3 +257,27 @@ def test_aec_items_show_their_talk_type(tmp_path: Path) -> None:
     text = (tmp_path / "runs" / "aec" / "report" / "listening" / "index.html").read_text()
     assert "(aec; double talk)" in text and "(aec; farend single talk)" in text
     assert "Far-end reference" in text
+
+
+def test_separation_items_keep_and_show_every_reference(tmp_path: Path) -> None:
+    """The store kept only a separation item's first reference, so its page played one source of two."""
+    data = tmp_path / "data"
+    data.mkdir()
+    mix, s1, s2 = data / "mix.wav", data / "s1.wav", data / "s2.wav"
+    for seed, path in enumerate((mix, s1, s2)):
+        sf.write(path, (0.1 * np.random.default_rng(seed).standard_normal(8000)).astype(np.float32), 16000)
+    store = ResultStore(tmp_path / "runs" / "sep" / "results.sqlite")
+    run_id = store.start_run("sep", {"seed": 0, "testsets": [{"name": "libri2mix", "root": str(data)}]}, {})
+    store.record_system(run_id, "unprocessed", SystemCard("unprocessed", "default", "1", ("separation",), None), position=0)
+    store.record_columns(run_id, FixtureMOS())
+    item = Item(id="mix", task="separation", subset="s", input=mix, reference=s1, extra_references=(s2,))
+    store.record_output(run_id, "unprocessed", "libri2mix", item, "ok", None, str(mix), 0.1, position=0)
+    assert store.outputs_frame(run_id)["extra_reference_paths"].tolist() == [f'["{s2}"]']
+    store.close()
+    assert main(["report", str(tmp_path / "runs" / "sep"), "--format", "html", "--quiet"]) == 0
+    page = tmp_path / "runs" / "sep" / "report" / "listening" / "index.html"
+    text = page.read_text()
+    assert "Reference 1 (clean)" in text and "Reference 2 (clean)" in text
+    played = {unquote(clip["src"]) for clip in _media(text, "audio")}
+    copies = {(page.parent / src).read_bytes() for src in played}
+    assert s2.read_bytes() in copies and s1.read_bytes() in copies
