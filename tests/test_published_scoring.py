@@ -11,7 +11,7 @@ import pytest
 from _metrics_support import make_item, score
 from bench.item import DOUBLE_TALK
 from bench.metrics.aecmos import AECMOS
-from bench.metrics.dnsmos import DNSMOS, covered_seconds, dnsmos_windows
+from bench.metrics.dnsmos import DNSMOS, covered_seconds, filled, window_bounds
 
 
 def _aec_item(tmp_path: Path, seconds: float, rate: int = 16000):
@@ -50,7 +50,7 @@ def test_aecmos_48k_model_has_its_own_column_names(tmp_path: Path) -> None:
 def test_dnsmos_coverage_follows_the_challenge_script_windows(seconds: float, covered: float, windows: int) -> None:
     samples = int(seconds * 16000)
     assert covered_seconds(samples) == pytest.approx(covered)
-    assert len(dnsmos_windows(np.ones(samples, dtype=np.float32))) == windows
+    assert len(window_bounds(len(filled(np.ones(samples, dtype=np.float32))))) == windows
 
 
 def test_dnsmos_records_coverage_per_item(tmp_path: Path) -> None:

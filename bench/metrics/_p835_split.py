@@ -75,13 +75,11 @@ class SplitP835:
         frames = specs.shape[1]
         offsets = {start: (start - starts[0]) // FRAME_HOP for start in fronts}
         spectrum = np.empty((offsets[fronts[-1]] + frames, specs.shape[2]), np.float32)
-        own = {}
         for start, spec in zip(fronts, specs):
             spectrum[offsets[start]:offsets[start] + frames] = spec
-            own[start] = spec
         trunk = self._trunk.run(None, {SPECTRUM: spectrum[np.newaxis]})[0][0]
         if self.margin:  # each window's edges, from its own spectrogram: the far side's padding
-            windows = np.stack([own[start] for start in starts])  # reaches ``margin`` frames in
+            windows = specs[[fronts.index(start) for start in starts]]  # reaches ``margin`` frames in
             left = self._trunk.run(None, {SPECTRUM: windows[:, :3 * self.margin]})[0][:, :, :self.margin]
             right = self._trunk.run(None, {SPECTRUM: windows[:, -3 * self.margin:]})[0][:, :, -self.margin:]
         rows = []

@@ -73,12 +73,6 @@ def filled(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return audio
 
 
-def dnsmos_windows(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[np.ndarray]:
-    """The 9.01 s analysis windows of the DNS Challenge script (short clips doubled to fill)."""
-    audio = filled(audio, sample_rate)
-    return [audio[start:end] for start, end in window_bounds(len(audio), sample_rate)]
-
-
 def covered_seconds(samples: int, sample_rate: int = SAMPLE_RATE) -> float:
     """Seconds of a clip that some window covers: all of a clip shorter than one window (it is
     repeated to fill it), otherwise from 0 to the end of the last window kept."""
