@@ -419,7 +419,10 @@ class _Pipeline:
             return None
 
     def _has_output(self, key: str) -> bool:
-        return self.config.use_cache and Path(self.driver.cache.audio_path(key)).is_file()
+        """The cache holds this output intact: read as the scoring stage will read it. A file that
+        merely exists may be damaged (``Cache.get_audio`` then answers None), and its job must be
+        enhanced again, as the local executor does, not scored from nothing."""
+        return self.config.use_cache and self.driver.cache.get_audio(key) is not None
 
     def run(self) -> Iterator[JobResult]:
         try:

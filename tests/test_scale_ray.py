@@ -246,6 +246,29 @@ def test_local_ray_matches_serial_with_systems_and_metrics_in_separate_actors(tm
 
 
 
+@pytest.mark.slow
+def test_a_damaged_cached_output_is_enhanced_again_when_a_metric_is_added(tmp_path, toy_plugin, monkeypatch):
+    """Adding a metric to a cached run sends cached outputs straight to scoring. An output whose
+    cache file exists but is damaged must be enhanced again, as the local executor does; it was
+    recorded ok with none of the new metric's scores."""
+    ray = pytest.importorskip("ray")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS_DIR), os.environ["PYTHONPATH"]]))
+    first = make_config(tmp_path, ["toy-gain"], ["toy-rms"], name="first", cache="cache", n=3)
+    execute(first, progress=False)
+    damaged = sorted((tmp_path / "cache").rglob("*.wav"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:-400])  # truncated: its stored hash no longer matches
+    serial = execute(make_config(tmp_path, ["toy-gain"], ["toy-rms", "sisdr"], name="serial", n=3), progress=False)
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        again = execute(make_config(tmp_path, ["toy-gain"], ["toy-rms", "sisdr"], name="again", executor="ray",
+                                    cache="cache", n=3), progress=False)
+    finally:
+        ray.shutdown()
+    pd.testing.assert_frame_equal(table(again), table(serial))
+    assert again.enhanced == 1 and again.enhance_cache_hits == 2
+
+
+
 
 class _Players(HTMLParser):
     def __init__(self) -> None:
