@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from bench.item import reference_role
 from bench.status import Status
 from reports.aggregate import RunData, aggregate, display_decimals, small_n_warning
 from reports.sources import KnownRoots, copy_clip, known_roots, safe_source
@@ -125,19 +126,19 @@ markAB();
 """
 
 INPUT_ROLES = (("input", "Input (unprocessed)", "input_path"), ("enrollment", "Enrollment", "enrollment_path"),
-               ("far_end", "Far-end reference", "far_end_path"), ("reference", "Reference (clean)", "reference_path"))
+               ("far_end", "Far-end reference", "far_end_path"))
 
 
 def _item_signals(first: Any) -> list[tuple[str, str, str]]:
-    """(role, title, stored path) of each of the item's own signals the store names: every reference
-    of a separation item, numbered in source order."""
+    """(role, title, stored path) of each of the item's own signals the store names, references
+    last: every reference of a separation item, numbered in source order."""
     signals = [(role, title, getattr(first, field)) for role, title, field in INPUT_ROLES]
     extra = getattr(first, "extra_reference_paths", None)
-    if isinstance(extra, str) and extra:
-        at = next(index for index, (role, _, _) in enumerate(signals) if role == "reference")
-        signals[at] = ("reference", "Reference 1 (clean)", signals[at][2])
-        signals[at + 1:at + 1] = [(f"reference_{n}", f"Reference {n} (clean)", path)
-                                  for n, path in enumerate(json.loads(extra), 2)]
+    references = [first.reference_path, *(json.loads(extra) if isinstance(extra, str) and extra else [])]
+    if len(references) == 1:
+        signals.append(("reference", "Reference (clean)", references[0]))
+    else:
+        signals += [(reference_role(index), f"Reference {index + 1} (clean)", path) for index, path in enumerate(references)]
     return [(role, title, value) for role, title, value in signals if isinstance(value, str) and value]
 
 
