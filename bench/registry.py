@@ -44,8 +44,11 @@ def _checkout_entry_points() -> dict[str, dict[str, str]] | None:
     return {group: dict(targets) for group, targets in project.get("entry-points", {}).items()}
 
 
+@lru_cache(maxsize=None)
 def declared(group: str) -> dict[str, str]:
-    """Every entry point of ``group``: name -> ``module:attribute``, sebench's own first."""
+    """Every entry point of ``group``: name -> ``module:attribute``, sebench's own first. Read once
+    per process (callers must not change the dict): each read scans every installed distribution's
+    entry points and metadata, 25-40 ms, and every registry lookup and the command line's parser ask."""
     checkout = _checkout_entry_points()
     own = dict(checkout.get(group, {})) if checkout is not None else {}
     others: dict[str, str] = {}
@@ -68,16 +71,6 @@ class Registry(Generic[T]):
         self.kind = kind
         self.group = group
         self._classes: dict[str, type[T]] = {}
-        self._declared: dict[str, str] | None = None
-
-    @property
-    def declared(self) -> dict[str, str]:
-        """``declared(group)``, read once per process: each read scans every installed
-        distribution's entry points and metadata (0.17 s of a cached ``sebench run`` when every
-        lookup of the run's systems and metrics read them again)."""
-        if self._declared is None:
-            self._declared = declared(self.group)
-        return self._declared
 
     def register(self, name: str) -> Callable[[type[T]], type[T]]:
         def decorator(cls: type[T]) -> type[T]:
@@ -91,12 +84,12 @@ class Registry(Generic[T]):
         return decorator
 
     def names(self) -> list[str]:
-        return sorted(set(self.declared) | set(self._classes))
+        return sorted(set(declared(self.group)) | set(self._classes))
 
     def get(self, name: str) -> type[T]:
         if name in self._classes:
             return self._classes[name]
-        target = self.declared.get(name)
+        target = declared(self.group).get(name)
         if target is None:
             raise ConfigError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}")
         if ":" in target:

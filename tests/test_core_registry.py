@@ -41,12 +41,21 @@ def test_trainers_come_from_their_entry_point_group() -> None:
     assert list(system.choices) == sorted(ENTRY_POINTS[TRAINERS_GROUP])
 
 
+@pytest.fixture
+def unread_metadata():
+    """``declared`` reads the metadata once per process: these tests fake it, so they read afresh
+    and leave nothing of the fake behind."""
+    declared.cache_clear()
+    yield
+    declared.cache_clear()
+
+
 def fake_metadata(*entries: tuple[str, str, str]):
     points = [SimpleNamespace(name=name, value=value, dist=SimpleNamespace(name=dist)) for name, value, dist in entries]
     return lambda group: points if group == "sebench.systems" else []
 
 
-def test_checkout_pyproject_wins_over_stale_installed_metadata(monkeypatch) -> None:
+def test_checkout_pyproject_wins_over_stale_installed_metadata(monkeypatch, unread_metadata) -> None:
     monkeypatch.setattr(bench.registry, "entry_points", fake_metadata(
         ("unprocessed", "old.module:Gone", "sebench"),          # sebench's own, installed before a change
         ("removed-since", "old.module:Removed", "sebench"),
@@ -56,7 +65,7 @@ def test_checkout_pyproject_wins_over_stale_installed_metadata(monkeypatch) -> N
     assert "removed-since" not in found and found["their-denoiser"] == "their_pkg.model:Denoiser"
 
 
-def test_installed_metadata_is_used_without_a_checkout(monkeypatch) -> None:
+def test_installed_metadata_is_used_without_a_checkout(monkeypatch, unread_metadata) -> None:
     monkeypatch.setattr(bench.registry, "_checkout_entry_points", lambda: None)
     monkeypatch.setattr(bench.registry, "entry_points", fake_metadata(("unprocessed", "systems.sanity:Unprocessed", "sebench")))
     assert declared("sebench.systems") == {"unprocessed": "systems.sanity:Unprocessed"}
